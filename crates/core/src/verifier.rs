@@ -1,0 +1,402 @@
+//! Server-side verification rules (RFC 4226 §7, RFC 6238 §5–6,
+//! NIST SP 800-63B §5.1.4.2 / §5.2.2) as a pure state machine.
+//!
+//! [`Policy::verify`] takes a [`TokenRecord`] and returns a [`Verdict`]
+//! holding the record that must be stored. Storing it is the caller's job
+//! and must be a compare-and-set on the record it read: two requests
+//! racing with one code then cannot both succeed, because the second
+//! compare-and-set sees a newer `last_step`.
+//!
+//! Rules:
+//! * a locked record is refused before any code is looked at, and nothing
+//!   here ever clears `locked` (only [`TokenRecord::unlocked`], an explicit
+//!   bank action);
+//! * candidates are the steps `T-w..=T+w` and, once a drift `d` is known,
+//!   `T+d-w..=T+d+w` (`w` = [`Policy::window`], 1);
+//! * a step is accepted only if it is greater than `last_step`; a code that
+//!   matches only old steps is a [`Verdict::Replay`], which is *not* a
+//!   failure (a double-submitted form must not lock anybody out);
+//! * every other code — wrong, or malformed — is a failure; at
+//!   [`Policy::lockout_limit`] consecutive failures the record locks;
+//! * a success resets the failure count and learns the drift `step - T`,
+//!   moving at most one step per success and never beyond
+//!   [`Policy::max_learned_drift`] unless a resync set a larger one;
+//! * [`Policy::resync`] accepts two consecutive codes within
+//!   [`Policy::max_resync_drift`] steps and sets the drift from them.
+//!
+//! All candidates are computed and compared (in constant time) whatever the
+//! result, so timing does not tell which step matched.
+
+use crate::otp::{Code, Generator};
+use serde::{Deserialize, Serialize};
+
+/// The verifier's state for one token, as stored by the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// Highest time step ever accepted (`None` before the first success).
+    pub last_step: Option<u64>,
+    /// Learned clock drift of the token, in steps.
+    pub drift: i64,
+    /// Consecutive failures since the last success.
+    pub fail_count: u32,
+    /// Locked until the bank unlocks it.
+    pub locked: bool,
+}
+
+impl TokenRecord {
+    /// The record after a bank-side unlock: not locked, failures reset,
+    /// replay protection (`last_step`) and drift kept.
+    pub fn unlocked(self) -> TokenRecord {
+        TokenRecord {
+            fail_count: 0,
+            locked: false,
+            ..self
+        }
+    }
+}
+
+/// Tunable limits. [`Policy::default`] is the STK1 reference policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Steps accepted on each side of the expected step (1).
+    pub window: u64,
+    /// Largest drift learned from ordinary successes (4).
+    pub max_learned_drift: i64,
+    /// Largest drift a resync may set (20).
+    pub max_resync_drift: i64,
+    /// Consecutive failures that lock the token (10).
+    pub lockout_limit: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            window: 1,
+            max_learned_drift: 4,
+            max_resync_drift: 20,
+            lockout_limit: 10,
+        }
+    }
+}
+
+/// The result of one verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// The code is good; store `record` (compare-and-set).
+    Accepted {
+        /// Record to store.
+        record: TokenRecord,
+        /// The step that matched.
+        step: u64,
+    },
+    /// The code matches a step at or before `last_step`. Not a failure;
+    /// nothing to store.
+    Replay,
+    /// Wrong or malformed code; store `record` (its `fail_count` grew and
+    /// it may now be `locked`).
+    Invalid {
+        /// Record to store.
+        record: TokenRecord,
+    },
+    /// The token is locked; nothing to store.
+    Locked,
+}
+
+fn offset(base: u64, by: i64) -> Option<u64> {
+    if by >= 0 {
+        base.checked_add(by as u64)
+    } else {
+        base.checked_sub(by.unsigned_abs())
+    }
+}
+
+impl Policy {
+    /// Candidate steps around `now_step` for a record: base window first,
+    /// then the drift window, without duplicates or out-of-range steps.
+    pub fn candidates(&self, record: &TokenRecord, now_step: u64) -> Vec<u64> {
+        let w = self.window as i64;
+        let mut out = Vec::with_capacity(2 * (2 * self.window as usize + 1));
+        let centres = if record.drift == 0 {
+            vec![0]
+        } else {
+            vec![0, record.drift]
+        };
+        for centre in centres {
+            for d in -w..=w {
+                if let Some(s) = offset(now_step, centre + d) {
+                    if !out.contains(&s) {
+                        out.push(s);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Verifies typed text `otp` for a token at `now_unix`.
+    pub fn verify(
+        &self,
+        generator: &Generator,
+        record: &TokenRecord,
+        otp: &str,
+        now_unix: u64,
+    ) -> Verdict {
+        if record.locked {
+            return Verdict::Locked;
+        }
+        let params = generator.params();
+        let Ok(now_step) = params.step_at(now_unix) else {
+            return self.fail(record);
+        };
+        let Some(code) = Code::parse(otp, params.digits) else {
+            return self.fail(record);
+        };
+        let mut fresh: Option<u64> = None;
+        let mut old = false;
+        for step in self.candidates(record, now_step) {
+            // Always compute and compare every candidate.
+            let hit = generator.check_step(&code, step);
+            let is_fresh = record.last_step.is_none_or(|last| step > last);
+            if hit && is_fresh {
+                // Prefer the candidate nearest the expected step.
+                fresh = Some(match fresh {
+                    Some(prev) if prev.abs_diff(now_step) <= step.abs_diff(now_step) => prev,
+                    _ => step,
+                });
+            } else if hit {
+                old = true;
+            }
+        }
+        match (fresh, old) {
+            (Some(step), _) => {
+                let learned = step as i128 - now_step as i128;
+                let limit = self.max_learned_drift.max(record.drift.abs()) as i128;
+                let drift = learned.clamp(-limit, limit) as i64;
+                Verdict::Accepted {
+                    record: TokenRecord {
+                        last_step: Some(step),
+                        drift,
+                        fail_count: 0,
+                        locked: false,
+                    },
+                    step,
+                }
+            }
+            (None, true) => Verdict::Replay,
+            (None, false) => self.fail(record),
+        }
+    }
+
+    fn fail(&self, record: &TokenRecord) -> Verdict {
+        let fail_count = record.fail_count.saturating_add(1);
+        Verdict::Invalid {
+            record: TokenRecord {
+                fail_count,
+                locked: record.locked || fail_count >= self.lockout_limit,
+                ..*record
+            },
+        }
+    }
+
+    /// Resynchronisation with two consecutive codes (RFC 4226 §7.4): finds
+    /// a step `s` within [`Policy::max_resync_drift`] of `now_step` such
+    /// that `otp1` is the code of `s` and `otp2` that of `s + 1`, both after
+    /// `last_step`. Returns the record to store: `last_step = s + 1`, the
+    /// drift set from it and failures reset. `locked` is kept as it is:
+    /// unlocking is a separate bank action.
+    pub fn resync(
+        &self,
+        generator: &Generator,
+        record: &TokenRecord,
+        otp1: &str,
+        otp2: &str,
+        now_unix: u64,
+    ) -> Option<TokenRecord> {
+        let params = generator.params();
+        let now_step = params.step_at(now_unix).ok()?;
+        let c1 = Code::parse(otp1, params.digits)?;
+        let c2 = Code::parse(otp2, params.digits)?;
+        let r = self.max_resync_drift;
+        let mut found: Option<u64> = None;
+        // s + 1 must stay within ±r of now_step.
+        for d in (-r - 1)..r {
+            let Some(s) = offset(now_step, d) else {
+                continue;
+            };
+            let Some(next) = s.checked_add(1) else {
+                continue;
+            };
+            let hit = generator.check_step(&c1, s) & generator.check_step(&c2, next);
+            let is_fresh = record.last_step.is_none_or(|last| s > last);
+            if hit && is_fresh && found.is_none() {
+                found = Some(next);
+            }
+        }
+        let next = found?;
+        Some(TokenRecord {
+            last_step: Some(next),
+            drift: (next as i128 - now_step as i128) as i64,
+            fail_count: 0,
+            locked: record.locked,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Params, Secret};
+
+    fn gen() -> Generator {
+        Generator::new(&Secret::from_slice(b"12345678901234567890"), Params::STK1).unwrap()
+    }
+    const NOW: u64 = 1_700_000_000;
+
+    fn code_at(step: u64) -> String {
+        gen().at_step(step).as_str().to_string()
+    }
+
+    #[test]
+    fn accepts_current_and_neighbours_once() {
+        let p = Policy::default();
+        let g = gen();
+        let t = NOW / 30;
+        for s in [t - 1, t, t + 1] {
+            let r = TokenRecord::default();
+            match p.verify(&g, &r, &code_at(s), NOW) {
+                Verdict::Accepted { record, step } => {
+                    assert_eq!(step, s);
+                    assert_eq!(record.last_step, Some(s));
+                    assert_eq!(p.verify(&g, &record, &code_at(s), NOW), Verdict::Replay);
+                }
+                v => panic!("step {s}: {v:?}"),
+            }
+        }
+        assert!(matches!(
+            p.verify(&g, &TokenRecord::default(), &code_at(t + 2), NOW),
+            Verdict::Invalid { .. }
+        ));
+        assert!(matches!(
+            p.verify(&g, &TokenRecord::default(), &code_at(t - 2), NOW),
+            Verdict::Invalid { .. }
+        ));
+    }
+
+    #[test]
+    fn older_step_after_newer_is_replay_not_failure() {
+        let p = Policy::default();
+        let g = gen();
+        let t = NOW / 30;
+        let r = TokenRecord {
+            last_step: Some(t + 1),
+            ..Default::default()
+        };
+        assert_eq!(p.verify(&g, &r, &code_at(t), NOW), Verdict::Replay);
+    }
+
+    #[test]
+    fn lockout_at_limit_and_no_self_unlock() {
+        let p = Policy {
+            lockout_limit: 3,
+            ..Policy::default()
+        };
+        let g = gen();
+        let mut r = TokenRecord::default();
+        for i in 1..=3 {
+            match p.verify(&g, &r, "abc", NOW) {
+                Verdict::Invalid { record } => {
+                    assert_eq!(record.fail_count, i);
+                    assert_eq!(record.locked, i == 3);
+                    r = record;
+                }
+                v => panic!("{v:?}"),
+            }
+        }
+        assert_eq!(p.verify(&g, &r, &code_at(NOW / 30), NOW), Verdict::Locked);
+        let r = r.unlocked();
+        assert!(matches!(
+            p.verify(&g, &r, &code_at(NOW / 30), NOW),
+            Verdict::Accepted { .. }
+        ));
+    }
+
+    #[test]
+    fn success_resets_failures_and_learns_drift() {
+        let p = Policy::default();
+        let g = gen();
+        let t = NOW / 30;
+        let r = TokenRecord {
+            fail_count: 5,
+            ..Default::default()
+        };
+        let Verdict::Accepted { record, .. } = p.verify(&g, &r, &code_at(t + 1), NOW) else {
+            panic!()
+        };
+        assert_eq!(record.fail_count, 0);
+        assert_eq!(record.drift, 1);
+        // With drift 1, T+2 is now a candidate; drift grows one step a time.
+        let Verdict::Accepted { record, .. } = p.verify(&g, &record, &code_at(t + 2), NOW) else {
+            panic!()
+        };
+        assert_eq!(record.drift, 2);
+        // It never exceeds the learned limit of 4.
+        let mut r = TokenRecord {
+            drift: 4,
+            last_step: Some(t),
+            ..Default::default()
+        };
+        let Verdict::Accepted { record, .. } = p.verify(&g, &r, &code_at(t + 5), NOW) else {
+            panic!()
+        };
+        assert_eq!(record.drift, 4);
+        r = record;
+        assert!(matches!(
+            p.verify(&g, &r, &code_at(t + 7), NOW),
+            Verdict::Invalid { .. }
+        ));
+    }
+
+    #[test]
+    fn resync_sets_large_drift_with_two_consecutive_codes() {
+        let p = Policy::default();
+        let g = gen();
+        let t = NOW / 30;
+        let r = TokenRecord::default();
+        let rec = p
+            .resync(&g, &r, &code_at(t + 14), &code_at(t + 15), NOW)
+            .unwrap();
+        assert_eq!(rec.drift, 15);
+        assert_eq!(rec.last_step, Some(t + 15));
+        // The same pair again is refused (both steps are now old).
+        assert!(p
+            .resync(&g, &rec, &code_at(t + 14), &code_at(t + 15), NOW)
+            .is_none());
+        // Not consecutive, or too far, is refused.
+        assert!(p
+            .resync(&g, &r, &code_at(t + 14), &code_at(t + 16), NOW)
+            .is_none());
+        assert!(p
+            .resync(&g, &r, &code_at(t + 21), &code_at(t + 22), NOW)
+            .is_none());
+        // The next code after the resync is accepted in the drift window.
+        assert!(matches!(
+            p.verify(&g, &rec, &code_at(t + 16), NOW),
+            Verdict::Accepted { .. }
+        ));
+    }
+
+    #[test]
+    fn resync_keeps_lock() {
+        let p = Policy::default();
+        let g = gen();
+        let t = NOW / 30;
+        let r = TokenRecord {
+            locked: true,
+            fail_count: 10,
+            ..Default::default()
+        };
+        let rec = p.resync(&g, &r, &code_at(t), &code_at(t + 1), NOW).unwrap();
+        assert!(rec.locked);
+    }
+}
