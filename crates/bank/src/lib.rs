@@ -1,0 +1,1 @@
+//! Bank reference server (issue 3, in progress).

@@ -1,0 +1,1 @@
+//! Token storage (issue 4, in progress).
