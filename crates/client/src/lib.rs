@@ -1,0 +1,1 @@
+//! STK1 HTTP client (in progress).
