@@ -1,1 +1,2 @@
-//! Bank reference server (issue 3, in progress).
+//! Bank reference server for softtoken (issue 3, in progress).
+pub mod web;
