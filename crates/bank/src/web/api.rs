@@ -1,0 +1,301 @@
+//! Client of the token service's STK1 back-end API (`/v1/bank/*`), server
+//! to server with the bank's API key — exactly what a real bank's web
+//! banking would do. Bodies are the core's `stk1::messages` types.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use softtoken_core::stk1::messages::{
+    BindRequest, ChangeRequest, DeactivateRequest, ErrorBody, ErrorCode, Purpose, VerifyRequest,
+};
+
+use super::i18n::Lang;
+
+/// Why a back-end call did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The token service refused the request with a wire error code.
+    #[error("token service refused: {}", .code.as_str())]
+    Refused {
+        /// Wire code.
+        code: ErrorCode,
+        /// Consecutive failures (for `invalid_otp`-like answers).
+        fail_count: Option<u32>,
+    },
+    /// The token service could not be reached.
+    #[error("token service unreachable")]
+    Unreachable,
+    /// The answer was not an STK1 body.
+    #[error("token service answered HTTP {0} without an STK1 body")]
+    Protocol(u16),
+}
+
+impl ApiError {
+    /// The refusal code, if any.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ApiError::Refused { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// A plain message for the customer (never contains a code).
+    pub fn message(&self, l: Lang) -> String {
+        let (code, fails) = match self {
+            ApiError::Refused { code, fail_count } => (*code, *fail_count),
+            _ => {
+                return l
+                    .t(
+                        "ただいまお取扱いできません。しばらくしてから再度お試しください。",
+                        "The service is not available right now. Please try again later.",
+                    )
+                    .to_string()
+            }
+        };
+        let count = |ja: &str, en: &str| match fails {
+            Some(n) => match l {
+                Lang::Ja => format!("{ja}（連続{n}回目の誤りです。一定回数続けて誤るとご利用いただけなくなります。）"),
+                Lang::En => format!("{en} (wrong {n} time(s) in a row; after too many wrong codes the one-time password is locked.)"),
+            },
+            None => l.t(ja, en).to_string(),
+        };
+        match code {
+            ErrorCode::InvalidOtp => count(
+                "ワンタイムパスワードが正しくありません。ソフトウェアトークンに表示されている最新のワンタイムパスワードを入力してください。",
+                "The one-time password is not correct. Enter the one the soft token shows now.",
+            ),
+            ErrorCode::OldOtpInvalid => count(
+                "現行（旧）のソフトウェアトークンのワンタイムパスワードが正しくありません。現行のトークンに表示されている最新のワンタイムパスワードを入力してください。",
+                "The one-time password of the current (old) soft token is not correct. Enter the one it shows now.",
+            ),
+            ErrorCode::Replay => l
+                .t(
+                    "このワンタイムパスワードは使用済みです。次のワンタイムパスワードが表示されてから入力してください。",
+                    "This one-time password has already been used. Wait for the next one and enter it.",
+                )
+                .to_string(),
+            ErrorCode::Locked => l
+                .t(
+                    "ワンタイムパスワードが誤って続けて入力されたため、ご利用を停止しています。お手数ですが当金庫までご連絡ください。",
+                    "The one-time password is locked after too many wrong codes. Please call the bank.",
+                )
+                .to_string(),
+            ErrorCode::NoToken => l
+                .t(
+                    "ワンタイムパスワードが登録されていません。ログイン画面の「利用開始」から登録してください。",
+                    "No one-time password token is registered. Register one with 「利用開始」 (Start) on the login screen.",
+                )
+                .to_string(),
+            ErrorCode::SerialOrOtpInvalid => l
+                .t(
+                    "シリアル番号またはワンタイムパスワードが正しくありません。新しいソフトウェアトークンに表示されているシリアル番号と最新のワンタイムパスワードを入力してください。",
+                    "The serial number or the one-time password is not correct. Enter the serial number and the current one-time password shown by the new soft token.",
+                )
+                .to_string(),
+            ErrorCode::CustomerHasToken => l
+                .t(
+                    "すでにワンタイムパスワードをご利用中です。トークンを変更する場合はログイン画面の「交換」をご利用ください。",
+                    "A one-time password token is already registered. To change it, use 「交換」 (Exchange) on the login screen.",
+                )
+                .to_string(),
+            ErrorCode::RateLimited => l
+                .t(
+                    "ただいま混み合っています。しばらくしてから再度お試しください。",
+                    "Too many requests. Please try again in a moment.",
+                )
+                .to_string(),
+            _ => l
+                .t(
+                    "ただいまお取扱いできません。しばらくしてから再度お試しください。",
+                    "The service is not available right now. Please try again later.",
+                )
+                .to_string(),
+        }
+    }
+}
+
+/// `bind` success body.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BindOk {
+    /// The bound serial.
+    pub serial: String,
+}
+
+/// `verify` success body.
+#[derive(Debug, Clone, Deserialize)]
+pub struct VerifyOk {}
+
+/// `change` success body.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChangeOk {
+    /// Serial before the change.
+    pub previous_serial: String,
+    /// Serial after the change.
+    pub serial: String,
+}
+
+/// `deactivate` success body.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeactivateOk {
+    /// The stopped serial.
+    pub serial: String,
+}
+
+/// The back-end API client.
+#[derive(Clone)]
+pub struct Backend {
+    http: reqwest::Client,
+    base: String,
+    api_key: String,
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend")
+            .field("base", &self.base)
+            .field("api_key", &"[redacted]")
+            .finish()
+    }
+}
+
+impl Backend {
+    /// A client of `base` (e.g. `http://127.0.0.1:8700`) with `api_key`.
+    pub fn new(base: &str, api_key: &str) -> Result<Backend, String> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .no_proxy()
+            .build()
+            .map_err(|e| format!("http client: {e}"))?;
+        Ok(Backend {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            api_key: api_key.trim().to_string(),
+        })
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        test_time: Option<&str>,
+    ) -> Result<T, ApiError> {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.api_key)
+            .json(body);
+        if let Some(t) = test_time {
+            req = req.header("X-Test-Time", t);
+        }
+        let resp = req.send().await.map_err(|_| ApiError::Unreachable)?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|_| ApiError::Unreachable)?;
+        if status.is_success() {
+            serde_json::from_slice::<T>(&bytes).map_err(|_| ApiError::Protocol(status.as_u16()))
+        } else {
+            match serde_json::from_slice::<ErrorBody>(&bytes) {
+                Ok(e) => Err(ApiError::Refused {
+                    code: e.error,
+                    fail_count: e.fail_count,
+                }),
+                Err(_) => Err(ApiError::Protocol(status.as_u16())),
+            }
+        }
+    }
+
+    /// `POST /v1/bank/bind`.
+    pub async fn bind(
+        &self,
+        customer_id: &str,
+        serial: &str,
+        otp: &str,
+        test_time: Option<&str>,
+    ) -> Result<BindOk, ApiError> {
+        let body = BindRequest {
+            v: 1,
+            customer_id: customer_id.into(),
+            serial: serial.into(),
+            otp: otp.into(),
+        };
+        self.call("/v1/bank/bind", &body, test_time).await
+    }
+
+    /// `POST /v1/bank/verify`.
+    pub async fn verify(
+        &self,
+        customer_id: &str,
+        otp: &str,
+        purpose: Purpose,
+        test_time: Option<&str>,
+    ) -> Result<VerifyOk, ApiError> {
+        let body = VerifyRequest {
+            v: 1,
+            customer_id: customer_id.into(),
+            otp: otp.into(),
+            purpose,
+        };
+        self.call("/v1/bank/verify", &body, test_time).await
+    }
+
+    /// `POST /v1/bank/change` (atomic at the token service).
+    pub async fn change(
+        &self,
+        customer_id: &str,
+        old_otp: &str,
+        new_serial: &str,
+        new_otp: &str,
+        test_time: Option<&str>,
+    ) -> Result<ChangeOk, ApiError> {
+        let body = ChangeRequest {
+            v: 1,
+            customer_id: customer_id.into(),
+            old_otp: old_otp.into(),
+            new_serial: new_serial.into(),
+            new_otp: new_otp.into(),
+        };
+        self.call("/v1/bank/change", &body, test_time).await
+    }
+
+    /// `POST /v1/bank/deactivate`.
+    pub async fn deactivate(
+        &self,
+        customer_id: &str,
+        otp: &str,
+        test_time: Option<&str>,
+    ) -> Result<DeactivateOk, ApiError> {
+        let body = DeactivateRequest {
+            v: 1,
+            customer_id: customer_id.into(),
+            otp: otp.into(),
+        };
+        self.call("/v1/bank/deactivate", &body, test_time).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_plain_and_carry_the_count() {
+        let e = ApiError::Refused {
+            code: ErrorCode::InvalidOtp,
+            fail_count: Some(3),
+        };
+        assert!(e.message(Lang::Ja).contains("連続3回目"));
+        assert!(e.message(Lang::En).contains("3 time"));
+        let r = ApiError::Refused {
+            code: ErrorCode::Replay,
+            fail_count: None,
+        };
+        assert!(r.message(Lang::Ja).contains("使用済み"));
+        let l = ApiError::Refused {
+            code: ErrorCode::Locked,
+            fail_count: None,
+        };
+        assert!(l.message(Lang::Ja).contains("当金庫までご連絡ください"));
+        assert!(ApiError::Unreachable.message(Lang::En).contains("not available"));
+    }
+}
