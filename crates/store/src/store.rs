@@ -234,6 +234,10 @@ impl TokenStore {
     /// a crash. The token is not listed by [`TokenStore::tokens`] until
     /// [`TokenStore::commit_add`].
     ///
+    /// Calling it again for a serial that is still pending (a retry after an
+    /// error) replaces that entry and stores the secret again; a ready or
+    /// removing serial gives [`StoreError::AlreadyExists`].
+    ///
     /// On a keystore error the secret is deleted again if it might have been
     /// stored, the pending entry is dropped and the error returned; if even
     /// that cleanup fails, the pending entry stays (never a secret without
@@ -244,18 +248,18 @@ impl TokenStore {
         secret: &Secret,
         finish: Option<&FinishRequest>,
     ) -> Result<(), StoreError> {
-        if self.get(&meta.serial).is_some() {
-            return Err(StoreError::AlreadyExists {
-                serial: meta.serial.clone(),
-            });
-        }
         let serial = meta.serial.clone();
-        let mut entries = self.entries.clone();
-        entries.push(TokenEntry {
+        let entry = TokenEntry {
             phase: Phase::Pending,
             meta,
             pending_finish: finish.cloned().map(PendingFinish::new),
-        });
+        };
+        let mut entries = self.entries.clone();
+        match entries.iter().position(|e| e.serial() == &serial) {
+            None => entries.push(entry),
+            Some(i) if entries[i].phase == Phase::Pending => entries[i] = entry,
+            Some(_) => return Err(StoreError::AlreadyExists { serial }),
+        }
         self.commit(entries)?;
         let Err(put_error) = self.keystore.put(&serial, secret) else {
             return Ok(());
@@ -273,13 +277,21 @@ impl TokenStore {
     }
 
     /// Second half of an add, after the bank confirmed `finish`: the pending
-    /// token becomes `ready`. Metadata only.
+    /// token becomes `ready`. Checks first that the keystore holds its
+    /// secret ([`StoreError::SecretMissing`] otherwise, e.g. after a failed
+    /// [`TokenStore::begin_add`]), so a ready token always has one. Already
+    /// ready: no-op.
     pub fn commit_add(&mut self, serial: &Serial) -> Result<(), StoreError> {
         let i = self.index(serial)?;
         match self.entries[i].phase {
             Phase::Pending => {}
             Phase::Ready => return Ok(()),
             Phase::Removing => return Err(self.wrong_phase(i, "pending")),
+        }
+        if self.keystore.get(serial)?.is_none() {
+            return Err(StoreError::SecretMissing {
+                serial: serial.clone(),
+            });
         }
         let mut entries = self.entries.clone();
         entries[i].phase = Phase::Ready;

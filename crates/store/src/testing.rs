@@ -200,6 +200,13 @@ impl FailingKeystore {
         self.plan().always = how;
     }
 
+    /// Cancels every planned failure (call counts are kept).
+    pub fn clear_failures(&self) {
+        let mut plan = self.plan();
+        plan.nth.clear();
+        plan.always = None;
+    }
+
     /// How many calls of `op` were made so far (failed ones included).
     pub fn calls(&self, op: Op) -> usize {
         self.plan().calls.get(op_name(op)).copied().unwrap_or(0)
