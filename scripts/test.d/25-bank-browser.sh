@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Stage 25: the bank's web pages walked in Debian's headless Chromium
+# (tests/browser): the JavaScript STK1 client against the spec's test
+# vector, then 利用開始 → 振込 → login OTP する → 交換 → 利用中止 against the
+# real `softtoken-bank serve --demo --test-clock`. Screenshots are written
+# to docs/screenshots/bank-*.png. Fails loudly on any error.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export CARGO_TERM_COLOR=never
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+
+fail() { echo "25-bank-browser: FAILED: $*" >&2; exit 1; }
+
+command -v node >/dev/null || fail "node is not installed (scripts/setup)"
+[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || fail "Debian chromium is not installed (scripts/setup)"
+
+LOCKED=()
+[ -f Cargo.lock ] && [ "${CI:-}" = "true" ] && LOCKED=(--locked)
+echo "-- cargo build -p softtoken-bank"
+cargo build -p softtoken-bank "${LOCKED[@]}" || fail "cargo build -p softtoken-bank"
+[ -x "$CARGO_TARGET_DIR/debug/softtoken-bank" ] || fail "no binary at $CARGO_TARGET_DIR/debug/softtoken-bank"
+
+cd tests/browser
+if [ ! -d node_modules/playwright-core ]; then
+  echo "-- npm ci (tests/browser)"
+  npm ci --no-audit --no-fund --prefer-offline || fail "npm ci in tests/browser (run scripts/setup with network first)"
+fi
+
+echo "-- node --test (tests/browser)"
+SKIP_CARGO_BUILD=1 node --test --test-concurrency=1 stk1.test.mjs bank.test.mjs \
+  || fail "browser tests (see the TAP output above)"
+echo "25-bank-browser: ok"
