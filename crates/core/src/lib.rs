@@ -22,6 +22,7 @@
 #![deny(missing_docs)]
 
 pub mod encoding;
+mod keyed_mac;
 pub mod otp;
 pub mod secret;
 pub mod serial;

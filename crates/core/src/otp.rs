@@ -6,11 +6,11 @@
 //! four. Time is always a parameter: this module never reads a clock.
 
 use core::fmt;
-use hmac::{Hmac, Mac};
 use subtle::ConstantTimeEq;
 use thiserror::Error;
 use zeroize::Zeroize;
 
+use crate::keyed_mac::{HmacSha1, HmacSha256, HmacSha512};
 use crate::secret::Secret;
 
 /// The HMAC hash function of an OTP token.
@@ -158,16 +158,14 @@ impl Code {
     /// digits (０-９, common on Japanese keyboards) are accepted. Returns
     /// `None` unless exactly `digits` digits remain.
     pub fn parse(text: &str, digits: u32) -> Option<Code> {
-        let mut out = String::with_capacity(8);
-        for c in text.chars() {
-            match c {
-                '0'..='9' => out.push(c),
-                '０'..='９' => out.push(char::from(b'0' + (c as u32 - '０' as u32) as u8)),
-                ' ' | '\u{3000}' => {}
-                _ => return None,
-            }
-        }
-        (out.len() == digits as usize).then_some(Code(out))
+        parse_value(text, digits).map(|v| Code(format!("{v:0width$}", width = digits as usize)))
+    }
+
+    /// The code as an integer below 10^digits.
+    fn value(&self) -> u32 {
+        self.0
+            .bytes()
+            .fold(0u32, |acc, b| acc * 10 + u32::from(b - b'0'))
     }
 
     /// Constant-time comparison with typed text (no early exit on the first
@@ -193,9 +191,9 @@ impl Eq for Code {}
 
 #[derive(Clone)]
 enum KeyedMac {
-    Sha1(Hmac<sha1::Sha1>),
-    Sha256(Hmac<sha2::Sha256>),
-    Sha512(Hmac<sha2::Sha512>),
+    Sha1(HmacSha1),
+    Sha256(HmacSha256),
+    Sha512(HmacSha512),
 }
 
 /// A keyed OTP generator: the HMAC pad states are computed once here and
@@ -213,6 +211,29 @@ impl fmt::Debug for Generator {
             .field("key", &"[redacted]")
             .finish()
     }
+}
+
+/// Parses typed digits (ASCII or full-width, spaces ignored) into their
+/// value without allocating. `None` unless exactly `digits` digits (6..=8).
+pub(crate) fn parse_value(text: &str, digits: u32) -> Option<u32> {
+    if !(6..=8).contains(&digits) {
+        return None;
+    }
+    let (mut value, mut count) = (0u32, 0u32);
+    for c in text.chars() {
+        let d = match c {
+            '0'..='9' => c as u32 - '0' as u32,
+            '０'..='９' => c as u32 - '０' as u32,
+            ' ' | '\u{3000}' => continue,
+            _ => return None,
+        };
+        count += 1;
+        if count > digits {
+            return None;
+        }
+        value = value * 10 + d;
+    }
+    (count == digits).then_some(value)
 }
 
 const POW10: [u32; 9] = [
@@ -235,17 +256,10 @@ impl Generator {
             return Err(OtpError::EmptyKey);
         }
         let key = secret.expose();
-        // new_from_slice accepts keys of any length for HMAC.
         let mac = match params.alg {
-            Algorithm::Sha1 => {
-                KeyedMac::Sha1(Hmac::new_from_slice(key).map_err(|_| OtpError::EmptyKey)?)
-            }
-            Algorithm::Sha256 => {
-                KeyedMac::Sha256(Hmac::new_from_slice(key).map_err(|_| OtpError::EmptyKey)?)
-            }
-            Algorithm::Sha512 => {
-                KeyedMac::Sha512(Hmac::new_from_slice(key).map_err(|_| OtpError::EmptyKey)?)
-            }
+            Algorithm::Sha1 => KeyedMac::Sha1(HmacSha1::new(key)),
+            Algorithm::Sha256 => KeyedMac::Sha256(HmacSha256::new(key)),
+            Algorithm::Sha512 => KeyedMac::Sha512(HmacSha512::new(key)),
         };
         Ok(Generator { mac, params })
     }
@@ -259,9 +273,9 @@ impl Generator {
     pub fn hotp_value(&self, counter: u64) -> u32 {
         let msg = counter.to_be_bytes();
         let truncated = match &self.mac {
-            KeyedMac::Sha1(m) => dynamic_truncate(&finish(m.clone(), &msg)),
-            KeyedMac::Sha256(m) => dynamic_truncate(&finish(m.clone(), &msg)),
-            KeyedMac::Sha512(m) => dynamic_truncate(&finish(m.clone(), &msg)),
+            KeyedMac::Sha1(m) => dynamic_truncate(&m.mac8(&msg)),
+            KeyedMac::Sha256(m) => dynamic_truncate(&m.mac8(&msg)),
+            KeyedMac::Sha512(m) => dynamic_truncate(&m.mac8(&msg)),
         };
         truncated % POW10[self.params.digits as usize]
     }
@@ -287,13 +301,14 @@ impl Generator {
 
     /// Whether `code` is the code of `step`, compared in constant time.
     pub fn check_step(&self, code: &Code, step: u64) -> bool {
-        self.at_step(step).matches(code)
+        self.check_value(code.value(), step)
     }
-}
 
-fn finish<M: Mac>(mut mac: M, msg: &[u8]) -> hmac::digest::Output<M> {
-    mac.update(msg);
-    mac.finalize().into_bytes()
+    /// Whether `value` (a parsed code) is the code of `step`, compared in
+    /// constant time. The verifier's hot path: no allocation.
+    pub(crate) fn check_value(&self, value: u32, step: u64) -> bool {
+        self.hotp_value(step).ct_eq(&value).into()
+    }
 }
 
 /// RFC 4226 §5.3 dynamic truncation.

@@ -27,7 +27,7 @@
 //! All candidates are computed and compared (in constant time) whatever the
 //! result, so timing does not tell which step matched.
 
-use crate::otp::{Code, Generator};
+use crate::otp::{parse_value, Generator};
 use serde::{Deserialize, Serialize};
 
 /// The verifier's state for one token, as stored by the server.
@@ -115,23 +115,26 @@ impl Policy {
     /// Candidate steps around `now_step` for a record: base window first,
     /// then the drift window, without duplicates or out-of-range steps.
     pub fn candidates(&self, record: &TokenRecord, now_step: u64) -> Vec<u64> {
-        let w = self.window as i64;
         let mut out = Vec::with_capacity(2 * (2 * self.window as usize + 1));
-        let centres = if record.drift == 0 {
-            vec![0]
-        } else {
-            vec![0, record.drift]
-        };
-        for centre in centres {
+        self.for_each_candidate(record, now_step, |s| out.push(s));
+        out
+    }
+
+    fn for_each_candidate(&self, record: &TokenRecord, now_step: u64, mut f: impl FnMut(u64)) {
+        let w = self.window as i64;
+        let in_base = |s: u64| s.abs_diff(now_step) <= self.window;
+        for d in -w..=w {
+            if let Some(s) = offset(now_step, d) {
+                f(s);
+            }
+        }
+        if record.drift != 0 {
             for d in -w..=w {
-                if let Some(s) = offset(now_step, centre + d) {
-                    if !out.contains(&s) {
-                        out.push(s);
-                    }
+                if let Some(s) = offset(now_step, record.drift + d).filter(|s| !in_base(*s)) {
+                    f(s);
                 }
             }
         }
-        out
     }
 
     /// Verifies typed text `otp` for a token at `now_unix`.
@@ -149,14 +152,14 @@ impl Policy {
         let Ok(now_step) = params.step_at(now_unix) else {
             return self.fail(record);
         };
-        let Some(code) = Code::parse(otp, params.digits) else {
+        let Some(value) = parse_value(otp, params.digits) else {
             return self.fail(record);
         };
         let mut fresh: Option<u64> = None;
         let mut old = false;
-        for step in self.candidates(record, now_step) {
+        self.for_each_candidate(record, now_step, |step| {
             // Always compute and compare every candidate.
-            let hit = generator.check_step(&code, step);
+            let hit = generator.check_value(value, step);
             let is_fresh = record.last_step.is_none_or(|last| step > last);
             if hit && is_fresh {
                 // Prefer the candidate nearest the expected step.
@@ -167,7 +170,7 @@ impl Policy {
             } else if hit {
                 old = true;
             }
-        }
+        });
         match (fresh, old) {
             (Some(step), _) => {
                 let learned = step as i128 - now_step as i128;
@@ -215,8 +218,8 @@ impl Policy {
     ) -> Option<TokenRecord> {
         let params = generator.params();
         let now_step = params.step_at(now_unix).ok()?;
-        let c1 = Code::parse(otp1, params.digits)?;
-        let c2 = Code::parse(otp2, params.digits)?;
+        let c1 = parse_value(otp1, params.digits)?;
+        let c2 = parse_value(otp2, params.digits)?;
         let r = self.max_resync_drift;
         let mut found: Option<u64> = None;
         // s + 1 must stay within ±r of now_step.
@@ -227,7 +230,7 @@ impl Policy {
             let Some(next) = s.checked_add(1) else {
                 continue;
             };
-            let hit = generator.check_step(&c1, s) & generator.check_step(&c2, next);
+            let hit = generator.check_value(c1, s) & generator.check_value(c2, next);
             let is_fresh = record.last_step.is_none_or(|last| s > last);
             if hit && is_fresh && found.is_none() {
                 found = Some(next);
