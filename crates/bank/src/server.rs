@@ -1,0 +1,168 @@
+//! Start-up of `softtoken-bank serve`: data directory, store, listener,
+//! web banking and the `/v1` API on one socket.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::api::{self, ApiState};
+use crate::keys::{
+    DataDir, KeyFileError, StoredProfile, DB_FILE, DEFAULT_BANK_ID, DEFAULT_BANK_NAME,
+};
+use crate::seal::Sealer;
+use crate::store::{Store, StoreConfig, StoreError, Synchronous};
+use crate::web::{self, BankInfo, WebConfig, WebError};
+
+/// Options of `serve`.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Address to bind (`127.0.0.1:0` picks a free port).
+    pub listen: String,
+    /// Data directory.
+    pub data: PathBuf,
+    /// Create demo customers (web banking).
+    pub demo: bool,
+    /// Honour `X-Test-Time`.
+    pub test_clock: bool,
+    /// Public token-service URL (default `http://<bound address>`).
+    pub url: Option<String>,
+    /// Bank id override.
+    pub bank_id: Option<String>,
+    /// Bank name override.
+    pub name: Option<String>,
+    /// SQLite synchronous mode.
+    pub synchronous: Synchronous,
+    /// Group commit on/off.
+    pub group_commit: bool,
+}
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// Key files or profile.
+    #[error(transparent)]
+    Keys(#[from] KeyFileError),
+    /// Database.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Web banking.
+    #[error(transparent)]
+    Web(#[from] WebError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// Address.
+        addr: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
+    let dir = DataDir::open_or_create(&opts.data)?;
+    let listener = tokio::net::TcpListener::bind(&opts.listen)
+        .await
+        .map_err(|source| ServeError::Listen {
+            addr: opts.listen.clone(),
+            source,
+        })?;
+    let addr: SocketAddr = listener.local_addr()?;
+    let local_url = format!("http://{addr}");
+
+    let stored = dir.stored_profile()?;
+    let profile = StoredProfile {
+        bank_id: opts
+            .bank_id
+            .clone()
+            .or_else(|| stored.as_ref().map(|p| p.bank_id.clone()))
+            .unwrap_or_else(|| DEFAULT_BANK_ID.into()),
+        name: opts
+            .name
+            .clone()
+            .or_else(|| stored.as_ref().map(|p| p.name.clone()))
+            .unwrap_or_else(|| DEFAULT_BANK_NAME.into()),
+        url: opts.url.clone().unwrap_or_else(|| local_url.clone()),
+    };
+    dir.save_profile(&profile)?;
+
+    let mut cfg = StoreConfig::new(opts.data.join(DB_FILE));
+    cfg.synchronous = opts.synchronous;
+    cfg.group_commit = opts.group_commit;
+    let sealer = Arc::new(Sealer::new(&dir.kek));
+    let store = Store::open(cfg, sealer)?;
+
+    let web_cfg = WebConfig {
+        data_dir: opts.data.clone(),
+        token_service_url: local_url.clone(),
+        api_key: dir.api_key.to_string(),
+        bank: BankInfo {
+            bank_id: profile.bank_id.clone(),
+            name: profile.name.clone(),
+            url: profile.url.clone(),
+            server_key_id: dir.server_key.id().to_string(),
+        },
+        demo: opts.demo,
+        test_clock: opts.test_clock,
+    };
+    let web_router = web::router(web_cfg).await?;
+
+    let key_id = dir.server_key.id().to_string();
+    let DataDir {
+        server_key,
+        api_key,
+        ..
+    } = dir;
+    let mut keys = HashMap::new();
+    keys.insert(key_id, server_key);
+    let state = Arc::new(ApiState {
+        store,
+        keys,
+        api_key,
+        test_clock: opts.test_clock,
+    });
+    let app = api::router(state).merge(web_router);
+
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on {local_url}")?;
+        out.flush()?;
+    }
+    tracing::info!(
+        "token service at {local_url} (synchronous={:?}, group commit {}, test clock {})",
+        opts.synchronous,
+        if opts.group_commit { "on" } else { "off" },
+        if opts.test_clock { "ON" } else { "off" }
+    );
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await?;
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

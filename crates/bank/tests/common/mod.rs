@@ -1,0 +1,301 @@
+//! Shared helpers of the token-service integration tests: the real
+//! `softtoken-bank` binary on 127.0.0.1:0 with a temporary data directory.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rand_core::OsRng;
+use serde_json::{json, Value};
+use softtoken_core::encoding::decode_array;
+use softtoken_core::stk1::client::{ClientHandshake, Paired};
+use softtoken_core::stk1::messages::{Device, Platform};
+use softtoken_core::{Generator, Params};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_softtoken-bank");
+
+/// A running server process.
+pub struct Server {
+    child: Child,
+    pub url: String,
+    pub data: PathBuf,
+    pub api_key: String,
+    pub kid: String,
+    pub server_pub: [u8; 32],
+    pub http: reqwest::Client,
+}
+
+pub fn device() -> Device {
+    Device {
+        platform: Platform::Test,
+        app_version: "it".into(),
+    }
+}
+
+pub fn real_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+impl Server {
+    /// Starts the binary with `--test-clock` on a fresh port.
+    pub fn start(data: &Path) -> Server {
+        Server::start_with(data, &["--test-clock"])
+    }
+
+    pub fn start_with(data: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn softtoken-bank");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if !sent {
+                    if let Some(url) = line.strip_prefix("listening on ") {
+                        let _ = tx.send(url.trim().to_string());
+                        sent = true;
+                    }
+                }
+            }
+        });
+        let url = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(u) => u,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("server did not print its address");
+            }
+        };
+        let api_key = std::fs::read_to_string(data.join("api-key"))
+            .unwrap()
+            .trim()
+            .to_string();
+        let out = Command::new(BIN)
+            .args(["profile", "--data"])
+            .arg(data)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let profile: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let kid = profile["server_key_id"].as_str().unwrap().to_string();
+        let server_pub =
+            decode_array::<32>(profile["server_public_key"].as_str().unwrap()).unwrap();
+        Server {
+            child,
+            url,
+            data: data.to_path_buf(),
+            api_key,
+            kid,
+            server_pub,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Kills and starts again on the same data directory.
+    pub fn restart(self) -> Server {
+        let data = self.data.clone();
+        self.kill();
+        Server::start(&data)
+    }
+
+    /// Raw POST with optional bearer key and test time.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        content_type: Option<&str>,
+        auth: Option<&str>,
+        time: Option<u64>,
+    ) -> (u16, Value) {
+        let mut req = self.http.post(format!("{}{path}", self.url)).body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        if let Some(a) = auth {
+            req = req.header("authorization", format!("Bearer {a}"));
+        }
+        if let Some(t) = time {
+            req = req.header("x-test-time", t.to_string());
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.unwrap();
+        let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, v)
+    }
+
+    /// Token-service POST (no key) at test time `t`.
+    pub async fn post(&self, path: &str, body: &Value, t: u64) -> (u16, Value) {
+        self.post_raw(
+            path,
+            serde_json::to_vec(body).unwrap(),
+            Some("application/json"),
+            None,
+            Some(t),
+        )
+        .await
+    }
+
+    /// Back-end POST with the API key at test time `t`.
+    pub async fn bank(&self, path: &str, body: Value, t: u64) -> (u16, Value) {
+        let key = self.api_key.clone();
+        self.post_raw(
+            path,
+            serde_json::to_vec(&body).unwrap(),
+            Some("application/json"),
+            Some(&key),
+            Some(t),
+        )
+        .await
+    }
+
+    pub async fn status(&self, serial: &str, t: u64) -> String {
+        let resp = self
+            .http
+            .get(format!("{}/v1/tokens/{serial}/status", self.url))
+            .header("x-test-time", t.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        let v: Value = resp.json().await.unwrap();
+        v["state"].as_str().unwrap().to_string()
+    }
+
+    /// init at time `t` with the core handshake; returns the paired token
+    /// (not finished) and the raw init response.
+    pub async fn init(&self, t: u64) -> (Paired, Value) {
+        let (hs, req) = ClientHandshake::start(&mut OsRng, &self.kid, &self.server_pub, device());
+        let (st, body) = self
+            .post(
+                "/v1/provision/init",
+                &serde_json::to_value(&req).unwrap(),
+                t,
+            )
+            .await;
+        assert_eq!(st, 200, "{body}");
+        let resp = serde_json::from_value(body.clone()).unwrap();
+        (hs.finish(&resp).unwrap(), body)
+    }
+
+    /// init + finish at time `t`.
+    pub async fn pair(&self, t: u64) -> Token {
+        let (paired, _) = self.init(t).await;
+        let (st, body) = self
+            .post(
+                "/v1/provision/finish",
+                &serde_json::to_value(&paired.finish_request).unwrap(),
+                t,
+            )
+            .await;
+        assert_eq!(st, 200, "{body}");
+        assert_eq!(body["state"], "issued");
+        Token::from(paired)
+    }
+
+    /// pair + bind to `customer` at time `t`.
+    pub async fn bound(&self, customer: &str, t: u64) -> Token {
+        let tok = self.pair(t).await;
+        let (st, body) = self
+            .bank(
+                "/v1/bank/bind",
+                json!({"v":1,"customer_id":customer,"serial":tok.serial,"otp":tok.code(t)}),
+                t,
+            )
+            .await;
+        assert_eq!(st, 200, "{body}");
+        tok
+    }
+
+    /// Verify over a new HTTP client (a new connection, as another session).
+    pub async fn verify_new_connection(&self, customer: &str, otp: &str, t: u64) -> (u16, Value) {
+        let resp = reqwest::Client::new()
+            .post(format!("{}/v1/bank/verify", self.url))
+            .bearer_auth(&self.api_key)
+            .header("x-test-time", t.to_string())
+            .json(&json!({"v":1,"customer_id":customer,"otp":otp,"purpose":"transfer"}))
+            .send()
+            .await
+            .unwrap();
+        let st = resp.status().as_u16();
+        (st, resp.json().await.unwrap())
+    }
+
+    pub async fn verify(&self, customer: &str, otp: &str, t: u64) -> (u16, Value) {
+        self.bank(
+            "/v1/bank/verify",
+            json!({"v":1,"customer_id":customer,"otp":otp,"purpose":"login"}),
+            t,
+        )
+        .await
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The app's side of a paired token.
+pub struct Token {
+    pub serial: String,
+    pub paired: Paired,
+    pub gen: Generator,
+}
+
+impl From<Paired> for Token {
+    fn from(paired: Paired) -> Token {
+        let gen = Generator::new(&paired.secret, Params::STK1).unwrap();
+        Token {
+            serial: paired.serial.as_str().to_string(),
+            paired,
+            gen,
+        }
+    }
+}
+
+impl Token {
+    pub fn code(&self, t: u64) -> String {
+        self.gen.totp(t).unwrap().as_str().to_string()
+    }
+    pub fn code_at_step(&self, step: u64) -> String {
+        self.gen.at_step(step).as_str().to_string()
+    }
+    /// A 6-digit code that is not valid at any step near `t`.
+    pub fn wrong(&self, t: u64) -> String {
+        let step = t / 30;
+        let near: Vec<String> = (step.saturating_sub(30)..step + 30)
+            .map(|s| self.code_at_step(s))
+            .collect();
+        (0..1_000_000u32)
+            .map(|n| format!("{:06}", (n * 7919 + 13) % 1_000_000))
+            .find(|c| !near.contains(c))
+            .unwrap()
+    }
+}
+
+/// A time at the start of a step, near the real clock (so that the
+/// real-clock `bind_by` of tokens paired without a test time still holds).
+pub fn base_time() -> u64 {
+    (real_now() / 30) * 30 + 30 * 4
+}
