@@ -17,7 +17,7 @@ use super::context::{internal, Ctx};
 use super::forms;
 use super::i18n::Lang;
 use super::layout::{self, FieldKind};
-use super::store::{Customer, Event, EventKind, ReceiptKind};
+use super::store::{Customer, Event, EventKind, NewReceipt, ReceiptKind, TokenChange};
 use super::AppState;
 
 /// The logged-in customer, or a redirect to the login screen.
@@ -116,7 +116,10 @@ pub struct PaymentForm {
 
 fn otp_field(l: Lang) -> Markup {
     layout::text_field(
-        l.t("ワンタイムパスワード(半角数字)", "One-time password (digits)"),
+        l.t(
+            "ワンタイムパスワード(半角数字)",
+            "One-time password (digits)",
+        ),
         "otp",
         "",
         FieldKind::Code,
@@ -185,11 +188,15 @@ fn validate_transfer(f: &TransferForm, l: Lang) -> Result<(), &'static str> {
             "Enter the payee's bank, branch and name.",
         ));
     }
-    if f.bank.chars().count() > 40 || f.branch.chars().count() > 40 || f.payee.chars().count() > 60 {
+    if f.bank.chars().count() > 40 || f.branch.chars().count() > 40 || f.payee.chars().count() > 60
+    {
         return Err(l.t("入力が長すぎます。", "An entry is too long."));
     }
     if !digits(&f.account_number, 7, 7) {
-        return Err(l.t("口座番号は半角数字7桁で入力してください。", "The account number is 7 digits."));
+        return Err(l.t(
+            "口座番号は半角数字7桁で入力してください。",
+            "The account number is 7 digits.",
+        ));
     }
     if amount(&f.amount).is_none() {
         return Err(l.t(
@@ -202,7 +209,10 @@ fn validate_transfer(f: &TransferForm, l: Lang) -> Result<(), &'static str> {
 
 fn validate_payment(f: &PaymentForm, l: Lang) -> Result<(), &'static str> {
     if !digits(&f.biller, 5, 5) {
-        return Err(l.t("収納機関番号は半角数字5桁で入力してください。", "The biller number is 5 digits."));
+        return Err(l.t(
+            "収納機関番号は半角数字5桁で入力してください。",
+            "The biller number is 5 digits.",
+        ));
     }
     let cn = f.customer_number.trim();
     if cn.is_empty() || cn.len() > 20 || !cn.bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -212,7 +222,10 @@ fn validate_payment(f: &PaymentForm, l: Lang) -> Result<(), &'static str> {
         ));
     }
     if !digits(&f.confirm_number, 1, 16) {
-        return Err(l.t("確認番号は半角数字で入力してください。", "The confirmation number is digits."));
+        return Err(l.t(
+            "確認番号は半角数字で入力してください。",
+            "The confirmation number is digits.",
+        ));
     }
     if amount(&f.amount).is_none() {
         return Err(l.t(
@@ -238,7 +251,12 @@ async fn authorise(
     let code = forms::parse_code(otp, l).map_err(str::to_string)?;
     match state
         .backend
-        .verify(&c.contract_id, code.as_str(), purpose, ctx.test_time.as_deref())
+        .verify(
+            &c.contract_id,
+            code.as_str(),
+            purpose,
+            ctx.test_time.as_deref(),
+        )
         .await
     {
         Ok(_) => {
@@ -247,11 +265,11 @@ async fn authorise(
                 .store
                 .complete(
                     &c.contract_id,
-                    kind,
-                    ctx.now,
-                    (None, None),
-                    &detail,
-                    super::store::TokenChange::None,
+                    &NewReceipt {
+                        detail,
+                        ..NewReceipt::new(kind, ctx.now)
+                    },
+                    TokenChange::None,
                     Some(&ev),
                 )
                 .map_err(|_| {
@@ -279,7 +297,11 @@ pub async fn show_transfer(State(state): State<AppState>, ctx: Ctx) -> Response 
 }
 
 /// `POST /account/transfer`.
-pub async fn submit_transfer(State(state): State<AppState>, mut ctx: Ctx, Form(f): Form<TransferForm>) -> Response {
+pub async fn submit_transfer(
+    State(state): State<AppState>,
+    mut ctx: Ctx,
+    Form(f): Form<TransferForm>,
+) -> Response {
     if !ctx.csrf_ok(&f.csrf) {
         return ctx.csrf_failed(&state);
     }
@@ -298,7 +320,16 @@ pub async fn submit_transfer(State(state): State<AppState>, mut ctx: Ctx, Form(f
                 "account_number": f.account_number.trim(), "payee": f.payee.trim(),
                 "amount": amount(&f.amount),
             });
-            authorise(&state, &ctx, &c, &f.otp, Purpose::Transfer, ReceiptKind::Transfer, detail).await
+            authorise(
+                &state,
+                &ctx,
+                &c,
+                &f.otp,
+                Purpose::Transfer,
+                ReceiptKind::Transfer,
+                detail,
+            )
+            .await
         }
     };
     match result {
@@ -319,11 +350,19 @@ pub async fn show_payment(State(state): State<AppState>, ctx: Ctx) -> Response {
         return r;
     }
     let body = payment_body(&ctx, &PaymentForm::default(), None);
-    ctx.page(&state, ctx.lang().t("収納サービスへの支払", "Payment"), body)
+    ctx.page(
+        &state,
+        ctx.lang().t("収納サービスへの支払", "Payment"),
+        body,
+    )
 }
 
 /// `POST /account/payment`.
-pub async fn submit_payment(State(state): State<AppState>, mut ctx: Ctx, Form(f): Form<PaymentForm>) -> Response {
+pub async fn submit_payment(
+    State(state): State<AppState>,
+    mut ctx: Ctx,
+    Form(f): Form<PaymentForm>,
+) -> Response {
     if !ctx.csrf_ok(&f.csrf) {
         return ctx.csrf_failed(&state);
     }
@@ -340,7 +379,16 @@ pub async fn submit_payment(State(state): State<AppState>, mut ctx: Ctx, Form(f)
                 "biller": f.biller.trim(), "customer_number": f.customer_number.trim(),
                 "confirm_number": f.confirm_number.trim(), "amount": amount(&f.amount),
             });
-            authorise(&state, &ctx, &c, &f.otp, Purpose::Payment, ReceiptKind::Payment, detail).await
+            authorise(
+                &state,
+                &ctx,
+                &c,
+                &f.otp,
+                Purpose::Payment,
+                ReceiptKind::Payment,
+                detail,
+            )
+            .await
         }
     };
     match result {
@@ -362,15 +410,29 @@ pub async fn done(State(state): State<AppState>, ctx: Ctx) -> Response {
         Err(r) => return r,
     };
     let l = ctx.lang();
-    let Some(Ok(Some(r))) = ctx.data.last_receipt.map(|id| state.store.receipt(id, &c.contract_id)) else {
+    let Some(Ok(Some(r))) = ctx
+        .data
+        .last_receipt
+        .map(|id| state.store.receipt(id, &c.contract_id))
+    else {
         return ctx.redirect(&state, "/account");
     };
     let d = &r.detail;
     let s = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
-    let yen = d.get("amount").and_then(|v| v.as_u64()).map(group_thousands).unwrap_or_default();
+    let yen = d
+        .get("amount")
+        .and_then(|v| v.as_u64())
+        .map(group_thousands)
+        .unwrap_or_default();
     let (title, message) = match r.kind {
-        ReceiptKind::Payment => (l.t("収納サービスへの支払", "Payment"), l.t("お支払いを受け付けました。", "The payment is accepted.")),
-        _ => (l.t("振込", "Transfer"), l.t("お振込みを受け付けました。", "The transfer is accepted.")),
+        ReceiptKind::Payment => (
+            l.t("収納サービスへの支払", "Payment"),
+            l.t("お支払いを受け付けました。", "The payment is accepted."),
+        ),
+        _ => (
+            l.t("振込", "Transfer"),
+            l.t("お振込みを受け付けました。", "The transfer is accepted."),
+        ),
     };
     let body = html! {
         (nav(l, &ctx.data.csrf))
@@ -414,7 +476,13 @@ pub struct SettingsForm {
     otp: String,
 }
 
-fn settings_body(ctx: &Ctx, c: &Customer, choice: Option<bool>, error: Option<&str>, notice: Option<&str>) -> Markup {
+fn settings_body(
+    ctx: &Ctx,
+    c: &Customer,
+    choice: Option<bool>,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Markup {
     let l = ctx.lang();
     let on = choice.unwrap_or(c.otp_login);
     html! {
@@ -446,11 +514,22 @@ pub async fn show_settings(State(state): State<AppState>, ctx: Ctx) -> Response 
         Err(r) => return r,
     };
     let body = settings_body(&ctx, &c, None, None, None);
-    ctx.page(&state, ctx.lang().t("ログイン時のワンタイムパスワード", "One-time password at login"), body)
+    ctx.page(
+        &state,
+        ctx.lang().t(
+            "ログイン時のワンタイムパスワード",
+            "One-time password at login",
+        ),
+        body,
+    )
 }
 
 /// `POST /account/settings`.
-pub async fn submit_settings(State(state): State<AppState>, ctx: Ctx, Form(f): Form<SettingsForm>) -> Response {
+pub async fn submit_settings(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<SettingsForm>,
+) -> Response {
     if !ctx.csrf_ok(&f.csrf) {
         return ctx.csrf_failed(&state);
     }
@@ -459,7 +538,10 @@ pub async fn submit_settings(State(state): State<AppState>, ctx: Ctx, Form(f): F
         Err(r) => return r,
     };
     let l = ctx.lang();
-    let title = l.t("ログイン時のワンタイムパスワード", "One-time password at login");
+    let title = l.t(
+        "ログイン時のワンタイムパスワード",
+        "One-time password at login",
+    );
     let refuse = |ctx: &Ctx, c: &Customer, choice: Option<bool>, m: &str| {
         let body = settings_body(ctx, c, choice, Some(m), None);
         ctx.page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, title, body)
@@ -467,7 +549,17 @@ pub async fn submit_settings(State(state): State<AppState>, ctx: Ctx, Form(f): F
     let on = match f.otp_login.as_str() {
         "on" => true,
         "off" => false,
-        _ => return refuse(&ctx, &c, None, l.t("「する」または「しない」を選択してください。", "Choose 「する」 (use) or 「しない」 (don't use).")),
+        _ => {
+            return refuse(
+                &ctx,
+                &c,
+                None,
+                l.t(
+                    "「する」または「しない」を選択してください。",
+                    "Choose 「する」 (use) or 「しない」 (don't use).",
+                ),
+            )
+        }
     };
     if c.token_serial.is_none() && on {
         return refuse(&ctx, &c, Some(on), l.t(
@@ -481,11 +573,20 @@ pub async fn submit_settings(State(state): State<AppState>, ctx: Ctx, Form(f): F
     };
     match state
         .backend
-        .verify(&c.contract_id, code.as_str(), Purpose::Settings, ctx.test_time.as_deref())
+        .verify(
+            &c.contract_id,
+            code.as_str(),
+            Purpose::Settings,
+            ctx.test_time.as_deref(),
+        )
         .await
     {
         Ok(_) => {
-            let kind = if on { EventKind::LoginOtpOn } else { EventKind::LoginOtpOff };
+            let kind = if on {
+                EventKind::LoginOtpOn
+            } else {
+                EventKind::LoginOtpOff
+            };
             if state
                 .store
                 .set_otp_login(&c.contract_id, on, &Event::new(ctx.now, kind, "settings"))
@@ -494,12 +595,23 @@ pub async fn submit_settings(State(state): State<AppState>, ctx: Ctx, Form(f): F
                 return internal(l);
             }
             let c = Customer { otp_login: on, ..c };
-            let body = settings_body(&ctx, &c, None, None, Some(l.t("設定を変更しました。", "The setting is changed.")));
+            let body = settings_body(
+                &ctx,
+                &c,
+                None,
+                None,
+                Some(l.t("設定を変更しました。", "The setting is changed.")),
+            );
             ctx.page(&state, title, body)
         }
         Err(e) => {
             forms::record_refusal(&state, &c.contract_id, "settings", &e, ctx.now);
-            let c = state.store.customer(&c.contract_id).ok().flatten().unwrap_or(c);
+            let c = state
+                .store
+                .customer(&c.contract_id)
+                .ok()
+                .flatten()
+                .unwrap_or(c);
             refuse(&ctx, &c, Some(on), &e.message(l))
         }
     }
@@ -520,7 +632,9 @@ fn context_label(l: Lang, context: &str) -> &'static str {
 
 fn event_label(l: Lang, e: &Event) -> String {
     match e.kind {
-        EventKind::Registered => l.t("トークン登録（利用開始）", "Token registered (start)").into(),
+        EventKind::Registered => l
+            .t("トークン登録（利用開始）", "Token registered (start)")
+            .into(),
         EventKind::Exchanged => l.t("トークン交換", "Token exchanged").into(),
         EventKind::Stopped => l.t("利用中止", "Stopped").into(),
         EventKind::Accepted => l.t("認証成功", "Accepted").into(),
@@ -529,11 +643,25 @@ fn event_label(l: Lang, e: &Event) -> String {
             (Lang::En, Some(n)) => format!("Wrong code ({n} in a row)"),
             _ => l.t("認証失敗", "Wrong code").into(),
         },
-        EventKind::Replay => l.t("使用済みのワンタイムパスワード", "Code already used").into(),
-        EventKind::Locked => l.t("ロック中（当金庫へご連絡ください）", "Locked (call the bank)").into(),
+        EventKind::Replay => l
+            .t("使用済みのワンタイムパスワード", "Code already used")
+            .into(),
+        EventKind::Locked => l
+            .t(
+                "ロック中（当金庫へご連絡ください）",
+                "Locked (call the bank)",
+            )
+            .into(),
         EventKind::NoToken => l.t("トークン未登録", "No token registered").into(),
-        EventKind::LoginOtpOn => l.t("ログイン時の認証を「する」に変更", "Login OTP set to use").into(),
-        EventKind::LoginOtpOff => l.t("ログイン時の認証を「しない」に変更", "Login OTP set to don't use").into(),
+        EventKind::LoginOtpOn => l
+            .t("ログイン時の認証を「する」に変更", "Login OTP set to use")
+            .into(),
+        EventKind::LoginOtpOff => l
+            .t(
+                "ログイン時の認証を「しない」に変更",
+                "Login OTP set to don't use",
+            )
+            .into(),
     }
 }
 
@@ -557,10 +685,10 @@ pub async fn history(State(state): State<AppState>, ctx: Ctx) -> Response {
                 tr { th { (l.t("日時", "Time")) } th { (l.t("お取引", "Where")) } th { (l.t("内容", "What")) } th { (l.t("シリアル番号", "Serial number")) } }
                 @for e in &events {
                     tr {
-                        td { (clock::format(e.at, l)) }
+                        td.nowrap { (clock::format(e.at, l)) }
                         td { (context_label(l, &e.context)) }
                         td { (event_label(l, e)) }
-                        td {
+                        td.nowrap {
                             @if let Some(p) = &e.previous_serial { (forms::show_serial(p)) " → " }
                             @if let Some(s) = &e.serial { (forms::show_serial(s)) }
                         }
@@ -569,7 +697,11 @@ pub async fn history(State(state): State<AppState>, ctx: Ctx) -> Response {
             }
         }
     };
-    ctx.page(&state, l.t("ワンタイムパスワード利用履歴", "One-time password history"), body)
+    ctx.page(
+        &state,
+        l.t("ワンタイムパスワード利用履歴", "One-time password history"),
+        body,
+    )
 }
 
 #[cfg(test)]

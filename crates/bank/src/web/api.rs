@@ -54,12 +54,14 @@ impl ApiError {
                     .to_string()
             }
         };
-        let count = |ja: &str, en: &str| match fails {
+        let count = |ja: &str, en: &str| {
+            match fails {
             Some(n) => match l {
                 Lang::Ja => format!("{ja}（連続{n}回目の誤りです。一定回数続けて誤るとご利用いただけなくなります。）"),
                 Lang::En => format!("{en} (wrong {n} time(s) in a row; after too many wrong codes the one-time password is locked.)"),
             },
             None => l.t(ja, en).to_string(),
+        }
         };
         match code {
             ErrorCode::InvalidOtp => count(
@@ -296,6 +298,8 @@ mod tests {
             fail_count: None,
         };
         assert!(l.message(Lang::Ja).contains("当金庫までご連絡ください"));
-        assert!(ApiError::Unreachable.message(Lang::En).contains("not available"));
+        assert!(ApiError::Unreachable
+            .message(Lang::En)
+            .contains("not available"));
     }
 }

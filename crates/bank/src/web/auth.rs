@@ -144,8 +144,14 @@ mod tests {
 
     #[test]
     fn contract_ids() {
-        assert_eq!(normalise_contract_id(" 1000001 ").as_deref(), Some("1000001"));
-        assert_eq!(normalise_contract_id("１０００００１").as_deref(), Some("1000001"));
+        assert_eq!(
+            normalise_contract_id(" 1000001 ").as_deref(),
+            Some("1000001")
+        );
+        assert_eq!(
+            normalise_contract_id("１０００００１").as_deref(),
+            Some("1000001")
+        );
         assert_eq!(normalise_contract_id("10a"), None);
         assert_eq!(normalise_contract_id(""), None);
         assert_eq!(normalise_contract_id(&"1".repeat(17)), None);

@@ -22,11 +22,13 @@ pub fn parse_test_time(text: &str) -> Option<i64> {
 
 /// 受付時刻 text (JST, UTC+9).
 pub fn format(unix: i64, l: Lang) -> String {
-    let t: DateTime<FixedOffset> =
-        match (FixedOffset::east_opt(9 * 3600), DateTime::from_timestamp(unix, 0)) {
-            (Some(jst), Some(t)) => t.with_timezone(&jst),
-            _ => return unix.to_string(),
-        };
+    let t: DateTime<FixedOffset> = match (
+        FixedOffset::east_opt(9 * 3600),
+        DateTime::from_timestamp(unix, 0),
+    ) {
+        (Some(jst), Some(t)) => t.with_timezone(&jst),
+        _ => return unix.to_string(),
+    };
     match l {
         Lang::Ja => t.format("%Y年%m月%d日 %H時%M分%S秒").to_string(),
         Lang::En => t.format("%Y-%m-%d %H:%M:%S JST").to_string(),

@@ -69,17 +69,24 @@ impl Ctx {
         &self.key
     }
 
-    fn save(&self, state: &AppState) -> Result<(), Response> {
-        let json = serde_json::to_string(&self.data).map_err(|_| internal(self.lang()))?;
+    /// Stores the session; false if storage failed.
+    fn save(&self, state: &AppState) -> bool {
+        let Ok(json) = serde_json::to_string(&self.data) else {
+            return false;
+        };
         state
             .store
-            .save_session(&self.key, &json, clock::system_now() + session::IDLE_SECONDS)
-            .map_err(|_| internal(self.lang()))
+            .save_session(
+                &self.key,
+                &json,
+                clock::system_now() + session::IDLE_SECONDS,
+            )
+            .is_ok()
     }
 
     fn finish(&self, state: &AppState, mut resp: Response) -> Response {
-        if let Err(r) = self.save(state) {
-            return r;
+        if !self.save(state) {
+            return internal(self.lang());
         }
         let h = resp.headers_mut();
         if self.set_cookie {
@@ -88,10 +95,7 @@ impl Ctx {
             }
         }
         h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        h.insert(
-            "x-frame-options",
-            HeaderValue::from_static("DENY"),
-        );
+        h.insert("x-frame-options", HeaderValue::from_static("DENY"));
         h.insert(
             "content-security-policy",
             HeaderValue::from_static(

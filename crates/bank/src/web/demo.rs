@@ -121,11 +121,17 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(FILE)).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join(FILE))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         std::fs::remove_file(dir.path().join(FILE)).unwrap();
         let third = ensure(&store, dir.path()).unwrap();
-        assert_ne!(third[0].1, first[0].1, "a lost file re-keys the demo customers");
+        assert_ne!(
+            third[0].1, first[0].1,
+            "a lost file re-keys the demo customers"
+        );
     }
 }

@@ -17,11 +17,14 @@ use super::forms::{self, AuthForm, CodeForm, SerialForm};
 use super::i18n::Lang;
 use super::layout::{self, FieldKind};
 use super::session::{Flow, Procedure};
-use super::store::{Event, EventKind, ReceiptKind, TokenChange};
+use super::store::{Event, EventKind, NewReceipt, ReceiptKind, TokenChange};
 use super::AppState;
 
 fn title(l: Lang) -> &'static str {
-    l.t("ワンタイムパスワード交換", "Exchange the one-time password token")
+    l.t(
+        "ワンタイムパスワード交換",
+        "Exchange the one-time password token",
+    )
 }
 
 fn crumbs(l: Lang, at: usize) -> Markup {
@@ -76,7 +79,11 @@ pub async fn show_auth(State(state): State<AppState>, ctx: Ctx) -> Response {
 }
 
 /// `POST /exchange`.
-pub async fn submit_auth(State(state): State<AppState>, mut ctx: Ctx, Form(f): Form<AuthForm>) -> Response {
+pub async fn submit_auth(
+    State(state): State<AppState>,
+    mut ctx: Ctx,
+    Form(f): Form<AuthForm>,
+) -> Response {
     if !ctx.csrf_ok(&f.csrf) {
         return ctx.csrf_failed(&state);
     }
@@ -95,7 +102,12 @@ pub async fn submit_auth(State(state): State<AppState>, mut ctx: Ctx, Form(f): F
         }
         Err(e) => {
             let body = auth_body(&ctx, &typed, Some(e.message(ctx.lang())));
-            ctx.page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, title(ctx.lang()), body)
+            ctx.page_with_status(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                title(ctx.lang()),
+                body,
+            )
         }
     }
 }
@@ -133,7 +145,11 @@ pub async fn show_old(State(state): State<AppState>, ctx: Ctx) -> Response {
 }
 
 /// `POST /exchange/old`.
-pub async fn submit_old(State(state): State<AppState>, mut ctx: Ctx, Form(f): Form<CodeForm>) -> Response {
+pub async fn submit_old(
+    State(state): State<AppState>,
+    mut ctx: Ctx,
+    Form(f): Form<CodeForm>,
+) -> Response {
     if !ctx.csrf_ok(&f.csrf) {
         return ctx.csrf_failed(&state);
     }
@@ -149,7 +165,12 @@ pub async fn submit_old(State(state): State<AppState>, mut ctx: Ctx, Form(f): Fo
         }
         Err(m) => {
             let body = old_body(&ctx, Some(m));
-            ctx.page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, title(ctx.lang()), body)
+            ctx.page_with_status(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                title(ctx.lang()),
+                body,
+            )
         }
     }
 }
@@ -195,7 +216,11 @@ pub async fn show_new(State(state): State<AppState>, ctx: Ctx) -> Response {
 }
 
 /// `POST /exchange/new`.
-pub async fn submit_new(State(state): State<AppState>, mut ctx: Ctx, Form(f): Form<SerialForm>) -> Response {
+pub async fn submit_new(
+    State(state): State<AppState>,
+    mut ctx: Ctx,
+    Form(f): Form<SerialForm>,
+) -> Response {
     if !ctx.csrf_ok(&f.csrf) {
         return ctx.csrf_failed(&state);
     }
@@ -232,7 +257,13 @@ pub async fn submit_new(State(state): State<AppState>, mut ctx: Ctx, Form(f): Fo
     };
     match state
         .backend
-        .change(&flow.customer, &old, serial.as_str(), code.as_str(), ctx.test_time.as_deref())
+        .change(
+            &flow.customer,
+            &old,
+            serial.as_str(),
+            code.as_str(),
+            ctx.test_time.as_deref(),
+        )
         .await
     {
         Ok(ok) => {
@@ -242,10 +273,11 @@ pub async fn submit_new(State(state): State<AppState>, mut ctx: Ctx, Form(f): Fo
             ev.previous_serial = Some(ok.previous_serial.clone());
             let id = match state.store.complete(
                 &flow.customer,
-                ReceiptKind::Exchange,
-                ctx.now,
-                (Some(&ok.serial), Some(&ok.previous_serial)),
-                &serde_json::json!({}),
+                &NewReceipt {
+                    serial: Some(&ok.serial),
+                    previous_serial: Some(&ok.previous_serial),
+                    ..NewReceipt::new(ReceiptKind::Exchange, ctx.now)
+                },
                 TokenChange::Set(ok.serial.clone()),
                 Some(&ev),
             ) {
@@ -282,8 +314,16 @@ pub async fn show_result(State(state): State<AppState>, ctx: Ctx) -> Response {
     let Ok(Some(r)) = state.store.receipt(id, &flow.customer) else {
         return ctx.redirect(&state, "/exchange");
     };
-    let after = r.serial.as_deref().map(forms::show_serial).unwrap_or_default();
-    let before = r.previous_serial.as_deref().map(forms::show_serial).unwrap_or_default();
+    let after = r
+        .serial
+        .as_deref()
+        .map(forms::show_serial)
+        .unwrap_or_default();
+    let before = r
+        .previous_serial
+        .as_deref()
+        .map(forms::show_serial)
+        .unwrap_or_default();
     let body = html! {
         (crumbs(l, 2))
         div.notice #result-message { (l.t("ワンタイムパスワードの登録が完了しました。", "The new one-time password token is registered.")) }

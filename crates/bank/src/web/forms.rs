@@ -202,8 +202,12 @@ mod tests {
             parse_serial("k7m3 q9xz 2pdo", Lang::Ja).unwrap().as_str(),
             "K7M3Q9XZ2PD0"
         );
-        assert!(parse_serial("K7M3Q9XZ2PD1", Lang::Ja).unwrap_err().contains("誤り"));
-        assert!(parse_serial("K7M3", Lang::Ja).unwrap_err().contains("12文字"));
+        assert!(parse_serial("K7M3Q9XZ2PD1", Lang::Ja)
+            .unwrap_err()
+            .contains("誤り"));
+        assert!(parse_serial("K7M3", Lang::Ja)
+            .unwrap_err()
+            .contains("12文字"));
         assert_eq!(show_serial("K7M3Q9XZ2PD0"), "K7M3 Q9XZ 2PD0");
     }
 }

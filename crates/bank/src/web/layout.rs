@@ -36,6 +36,7 @@ table.data th{background:#e6ede6;font-weight:bold}
 .qr svg{width:200px;height:200px;border:1px solid #ccc}
 code.link{word-break:break-all;font-size:12px;background:#f0f0f0;padding:4px;display:block}
 .muted{color:#666;font-size:13px}
+td.nowrap{white-space:nowrap}
 nav.account{display:flex;gap:14px;flex-wrap:wrap;margin-bottom:14px}
 .login-proc{margin-top:24px;border-top:1px dashed #b9c6b9;padding-top:14px}
 "#;

@@ -61,7 +61,11 @@ pub async fn show(State(state): State<AppState>, mut ctx: Ctx) -> Response {
 }
 
 /// `POST /login`.
-pub async fn submit(State(state): State<AppState>, mut ctx: Ctx, Form(f): Form<AuthForm>) -> Response {
+pub async fn submit(
+    State(state): State<AppState>,
+    mut ctx: Ctx,
+    Form(f): Form<AuthForm>,
+) -> Response {
     if !ctx.csrf_ok(&f.csrf) {
         return ctx.csrf_failed(&state);
     }
@@ -87,7 +91,12 @@ pub async fn submit(State(state): State<AppState>, mut ctx: Ctx, Form(f): Form<A
         }
         Err(e) => {
             let body = login_body(&ctx, &typed, Some(e.message(ctx.lang())));
-            ctx.page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, login_title(&ctx), body)
+            ctx.page_with_status(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                login_title(&ctx),
+                body,
+            )
         }
     }
 }
@@ -112,7 +121,8 @@ fn otp_body(ctx: &Ctx, error: Option<&str>) -> Markup {
 }
 
 fn otp_title(ctx: &Ctx) -> &'static str {
-    ctx.lang().t("ワンタイムパスワード認証", "One-time password")
+    ctx.lang()
+        .t("ワンタイムパスワード認証", "One-time password")
 }
 
 /// `GET /login/otp`.
@@ -125,11 +135,19 @@ pub async fn show_otp(State(state): State<AppState>, ctx: Ctx) -> Response {
 }
 
 /// `POST /login/otp`.
-pub async fn submit_otp(State(state): State<AppState>, mut ctx: Ctx, Form(f): Form<CodeForm>) -> Response {
+pub async fn submit_otp(
+    State(state): State<AppState>,
+    mut ctx: Ctx,
+    Form(f): Form<CodeForm>,
+) -> Response {
     if !ctx.csrf_ok(&f.csrf) {
         return ctx.csrf_failed(&state);
     }
-    let Some(customer) = ctx.data.flow_of(Procedure::LoginOtp).map(|f| f.customer.clone()) else {
+    let Some(customer) = ctx
+        .data
+        .flow_of(Procedure::LoginOtp)
+        .map(|f| f.customer.clone())
+    else {
         return ctx.redirect(&state, "/login");
     };
     let l = ctx.lang();
@@ -137,18 +155,29 @@ pub async fn submit_otp(State(state): State<AppState>, mut ctx: Ctx, Form(f): Fo
         Ok(c) => c,
         Err(msg) => {
             let body = otp_body(&ctx, Some(msg));
-            return ctx.page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, otp_title(&ctx), body);
+            return ctx.page_with_status(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                otp_title(&ctx),
+                body,
+            );
         }
     };
     match state
         .backend
-        .verify(&customer, code.as_str(), Purpose::Login, ctx.test_time.as_deref())
+        .verify(
+            &customer,
+            code.as_str(),
+            Purpose::Login,
+            ctx.test_time.as_deref(),
+        )
         .await
     {
         Ok(_) => {
-            let _ = state
-                .store
-                .add_event(&customer, &Event::new(ctx.now, EventKind::Accepted, "login"));
+            let _ = state.store.add_event(
+                &customer,
+                &Event::new(ctx.now, EventKind::Accepted, "login"),
+            );
             ctx.rotate(&state);
             ctx.data.flow = None;
             ctx.data.customer = Some(customer);
@@ -158,13 +187,22 @@ pub async fn submit_otp(State(state): State<AppState>, mut ctx: Ctx, Form(f): Fo
             forms::record_refusal(&state, &customer, "login", &e, ctx.now);
             let msg = e.message(l);
             let body = otp_body(&ctx, Some(&msg));
-            ctx.page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, otp_title(&ctx), body)
+            ctx.page_with_status(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                otp_title(&ctx),
+                body,
+            )
         }
     }
 }
 
 /// `POST /logout`.
-pub async fn logout(State(state): State<AppState>, mut ctx: Ctx, Form(f): Form<CsrfForm>) -> Response {
+pub async fn logout(
+    State(state): State<AppState>,
+    mut ctx: Ctx,
+    Form(f): Form<CsrfForm>,
+) -> Response {
     if !ctx.csrf_ok(&f.csrf) {
         return ctx.csrf_failed(&state);
     }

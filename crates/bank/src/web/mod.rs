@@ -37,6 +37,8 @@ pub mod session;
 pub mod start;
 pub mod stop;
 pub mod store;
+#[cfg(test)]
+mod tests;
 
 /// The bank's public identity (from `softtoken-bank profile`).
 #[derive(Debug, Clone)]
@@ -124,9 +126,10 @@ impl AppState {
     /// Opens storage and builds the state (demo customers are created by
     /// [`router`]).
     pub fn new(cfg: &WebConfig) -> Result<AppState, WebError> {
-        let store = store::Store::open(&cfg.data_dir).map_err(|e| WebError::Storage(e.to_string()))?;
-        let backend = api::Backend::new(&cfg.token_service_url, &cfg.api_key)
-            .map_err(WebError::Storage)?;
+        let store =
+            store::Store::open(&cfg.data_dir).map_err(|e| WebError::Storage(e.to_string()))?;
+        let backend =
+            api::Backend::new(&cfg.token_service_url, &cfg.api_key).map_err(WebError::Storage)?;
         let dummy_hash = auth::hash_password("not a customer password")
             .map_err(|_| WebError::Storage("password hashing failed".into()))?;
         Ok(AppState(Arc::new(Inner {
@@ -168,20 +171,44 @@ pub fn routes(state: AppState) -> axum::Router {
         .route("/login/otp", get(login::show_otp).post(login::submit_otp))
         .route("/logout", post(login::logout))
         .route("/start", get(start::show_auth).post(start::submit_auth))
-        .route("/start/register", get(start::show_register).post(start::submit_register))
+        .route(
+            "/start/register",
+            get(start::show_register).post(start::submit_register),
+        )
         .route("/start/result", get(start::show_result))
-        .route("/exchange", get(exchange::show_auth).post(exchange::submit_auth))
-        .route("/exchange/old", get(exchange::show_old).post(exchange::submit_old))
-        .route("/exchange/new", get(exchange::show_new).post(exchange::submit_new))
+        .route(
+            "/exchange",
+            get(exchange::show_auth).post(exchange::submit_auth),
+        )
+        .route(
+            "/exchange/old",
+            get(exchange::show_old).post(exchange::submit_old),
+        )
+        .route(
+            "/exchange/new",
+            get(exchange::show_new).post(exchange::submit_new),
+        )
         .route("/exchange/result", get(exchange::show_result))
         .route("/stop", get(stop::show_auth).post(stop::submit_auth))
         .route("/stop/otp", get(stop::show_otp).post(stop::submit_otp))
-        .route("/stop/confirm", get(stop::show_confirm).post(stop::submit_confirm))
+        .route(
+            "/stop/confirm",
+            get(stop::show_confirm).post(stop::submit_confirm),
+        )
         .route("/stop/result", get(stop::show_result))
         .route("/account", get(account::home))
-        .route("/account/transfer", get(account::show_transfer).post(account::submit_transfer))
-        .route("/account/payment", get(account::show_payment).post(account::submit_payment))
-        .route("/account/settings", get(account::show_settings).post(account::submit_settings))
+        .route(
+            "/account/transfer",
+            get(account::show_transfer).post(account::submit_transfer),
+        )
+        .route(
+            "/account/payment",
+            get(account::show_payment).post(account::submit_payment),
+        )
+        .route(
+            "/account/settings",
+            get(account::show_settings).post(account::submit_settings),
+        )
         .route("/account/history", get(account::history))
         .route("/account/done", get(account::done))
         .with_state(state)

@@ -16,11 +16,14 @@ use super::forms::{self, AuthForm, SerialForm};
 use super::i18n::Lang;
 use super::layout::{self, FieldKind};
 use super::session::{Flow, Procedure};
-use super::store::{Event, EventKind, ReceiptKind, TokenChange};
+use super::store::{Event, EventKind, NewReceipt, ReceiptKind, TokenChange};
 use super::AppState;
 
 fn title(l: Lang) -> &'static str {
-    l.t("ワンタイムパスワード利用開始", "Start using one-time passwords")
+    l.t(
+        "ワンタイムパスワード利用開始",
+        "Start using one-time passwords",
+    )
 }
 
 fn crumbs(l: Lang, at: usize) -> Markup {
@@ -60,7 +63,11 @@ pub async fn show_auth(State(state): State<AppState>, ctx: Ctx) -> Response {
 }
 
 /// `POST /start`.
-pub async fn submit_auth(State(state): State<AppState>, mut ctx: Ctx, Form(f): Form<AuthForm>) -> Response {
+pub async fn submit_auth(
+    State(state): State<AppState>,
+    mut ctx: Ctx,
+    Form(f): Form<AuthForm>,
+) -> Response {
     if !ctx.csrf_ok(&f.csrf) {
         return ctx.csrf_failed(&state);
     }
@@ -79,7 +86,12 @@ pub async fn submit_auth(State(state): State<AppState>, mut ctx: Ctx, Form(f): F
         }
         Err(e) => {
             let body = auth_body(&ctx, &typed, Some(e.message(ctx.lang())));
-            ctx.page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, title(ctx.lang()), body)
+            ctx.page_with_status(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                title(ctx.lang()),
+                body,
+            )
         }
     }
 }
@@ -120,7 +132,11 @@ pub async fn show_register(State(state): State<AppState>, ctx: Ctx) -> Response 
 }
 
 /// `POST /start/register`.
-pub async fn submit_register(State(state): State<AppState>, mut ctx: Ctx, Form(f): Form<SerialForm>) -> Response {
+pub async fn submit_register(
+    State(state): State<AppState>,
+    mut ctx: Ctx,
+    Form(f): Form<SerialForm>,
+) -> Response {
     if !ctx.csrf_ok(&f.csrf) {
         return ctx.csrf_failed(&state);
     }
@@ -142,7 +158,12 @@ pub async fn submit_register(State(state): State<AppState>, mut ctx: Ctx, Form(f
     };
     match state
         .backend
-        .bind(&flow.customer, serial.as_str(), code.as_str(), ctx.test_time.as_deref())
+        .bind(
+            &flow.customer,
+            serial.as_str(),
+            code.as_str(),
+            ctx.test_time.as_deref(),
+        )
         .await
     {
         Ok(ok) => {
@@ -150,10 +171,10 @@ pub async fn submit_register(State(state): State<AppState>, mut ctx: Ctx, Form(f
             ev.serial = Some(ok.serial.clone());
             let id = match state.store.complete(
                 &flow.customer,
-                ReceiptKind::Start,
-                ctx.now,
-                (Some(&ok.serial), None),
-                &serde_json::json!({}),
+                &NewReceipt {
+                    serial: Some(&ok.serial),
+                    ..NewReceipt::new(ReceiptKind::Start, ctx.now)
+                },
                 TokenChange::Set(ok.serial.clone()),
                 Some(&ev),
             ) {

@@ -16,11 +16,14 @@ use super::forms::{self, AuthForm, CodeForm, CsrfForm};
 use super::i18n::Lang;
 use super::layout::{self, FieldKind};
 use super::session::{Flow, Procedure};
-use super::store::{Event, EventKind, ReceiptKind, TokenChange};
+use super::store::{Event, EventKind, NewReceipt, ReceiptKind, TokenChange};
 use super::AppState;
 
 fn title(l: Lang) -> &'static str {
-    l.t("ワンタイムパスワード利用中止", "Stop using one-time passwords")
+    l.t(
+        "ワンタイムパスワード利用中止",
+        "Stop using one-time passwords",
+    )
 }
 
 fn crumbs(l: Lang, at: usize) -> Markup {
@@ -57,7 +60,11 @@ pub async fn show_auth(State(state): State<AppState>, ctx: Ctx) -> Response {
 }
 
 /// `POST /stop`.
-pub async fn submit_auth(State(state): State<AppState>, mut ctx: Ctx, Form(f): Form<AuthForm>) -> Response {
+pub async fn submit_auth(
+    State(state): State<AppState>,
+    mut ctx: Ctx,
+    Form(f): Form<AuthForm>,
+) -> Response {
     if !ctx.csrf_ok(&f.csrf) {
         return ctx.csrf_failed(&state);
     }
@@ -76,7 +83,12 @@ pub async fn submit_auth(State(state): State<AppState>, mut ctx: Ctx, Form(f): F
         }
         Err(e) => {
             let body = auth_body(&ctx, &typed, Some(e.message(ctx.lang())));
-            ctx.page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, title(ctx.lang()), body)
+            ctx.page_with_status(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                title(ctx.lang()),
+                body,
+            )
         }
     }
 }
@@ -114,7 +126,11 @@ pub async fn show_otp(State(state): State<AppState>, ctx: Ctx) -> Response {
 }
 
 /// `POST /stop/otp`.
-pub async fn submit_otp(State(state): State<AppState>, mut ctx: Ctx, Form(f): Form<CodeForm>) -> Response {
+pub async fn submit_otp(
+    State(state): State<AppState>,
+    mut ctx: Ctx,
+    Form(f): Form<CodeForm>,
+) -> Response {
     if !ctx.csrf_ok(&f.csrf) {
         return ctx.csrf_failed(&state);
     }
@@ -130,7 +146,12 @@ pub async fn submit_otp(State(state): State<AppState>, mut ctx: Ctx, Form(f): Fo
         }
         Err(m) => {
             let body = otp_body(&ctx, Some(m));
-            ctx.page_with_status(&state, StatusCode::UNPROCESSABLE_ENTITY, title(ctx.lang()), body)
+            ctx.page_with_status(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                title(ctx.lang()),
+                body,
+            )
         }
     }
 }
@@ -174,7 +195,11 @@ pub async fn show_confirm(State(state): State<AppState>, ctx: Ctx) -> Response {
 }
 
 /// `POST /stop/confirm`.
-pub async fn submit_confirm(State(state): State<AppState>, mut ctx: Ctx, Form(f): Form<CsrfForm>) -> Response {
+pub async fn submit_confirm(
+    State(state): State<AppState>,
+    mut ctx: Ctx,
+    Form(f): Form<CsrfForm>,
+) -> Response {
     if !ctx.csrf_ok(&f.csrf) {
         return ctx.csrf_failed(&state);
     }
@@ -207,10 +232,10 @@ pub async fn submit_confirm(State(state): State<AppState>, mut ctx: Ctx, Form(f)
             ev.serial = Some(ok.serial.clone());
             let id = match state.store.complete(
                 &flow.customer,
-                ReceiptKind::Stop,
-                ctx.now,
-                (Some(&ok.serial), None),
-                &serde_json::json!({}),
+                &NewReceipt {
+                    serial: Some(&ok.serial),
+                    ..NewReceipt::new(ReceiptKind::Stop, ctx.now)
+                },
                 TokenChange::Clear,
                 Some(&ev),
             ) {

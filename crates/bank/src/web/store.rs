@@ -119,6 +119,34 @@ impl Receipt {
     }
 }
 
+/// A receipt to issue.
+#[derive(Debug, Clone)]
+pub struct NewReceipt<'a> {
+    /// For what.
+    pub kind: ReceiptKind,
+    /// 受付時刻, Unix seconds.
+    pub at: i64,
+    /// Serial after the procedure (start, exchange) or stopped (stop).
+    pub serial: Option<&'a str>,
+    /// Serial before an exchange.
+    pub previous_serial: Option<&'a str>,
+    /// Non-secret details shown on the receipt.
+    pub detail: serde_json::Value,
+}
+
+impl<'a> NewReceipt<'a> {
+    /// A receipt of `kind` at `at` with no serial and no detail.
+    pub fn new(kind: ReceiptKind, at: i64) -> Self {
+        NewReceipt {
+            kind,
+            at,
+            serial: None,
+            previous_serial: None,
+            detail: serde_json::json!({}),
+        }
+    }
+}
+
 /// An OTP history event kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -364,13 +392,17 @@ impl Store {
     pub fn complete(
         &self,
         contract_id: &str,
-        kind: ReceiptKind,
-        at: i64,
-        serials: (Option<&str>, Option<&str>),
-        detail: &serde_json::Value,
+        receipt: &NewReceipt<'_>,
         change: TokenChange,
         event: Option<&Event>,
     ) -> Result<i64, StoreError> {
+        let NewReceipt {
+            kind,
+            at,
+            serial,
+            previous_serial,
+            detail,
+        } = receipt;
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
@@ -380,8 +412,8 @@ impl Store {
                 contract_id,
                 kind.as_str(),
                 at,
-                serials.0,
-                serials.1,
+                serial,
+                previous_serial,
                 detail.to_string()
             ],
         )?;
@@ -512,12 +544,7 @@ impl Store {
     }
 
     /// Stores a session's JSON with its expiry.
-    pub fn save_session(
-        &self,
-        id_hash: &str,
-        data: &str,
-        expires: i64,
-    ) -> Result<(), StoreError> {
+    pub fn save_session(&self, id_hash: &str, data: &str, expires: i64) -> Result<(), StoreError> {
         self.conn().execute(
             "INSERT INTO sessions (id_hash, data, expires) VALUES (?1, ?2, ?3)
              ON CONFLICT(id_hash) DO UPDATE SET data = excluded.data, expires = excluded.expires",
@@ -561,14 +588,15 @@ mod tests {
     #[test]
     fn receipt_and_token_change_are_one_transaction() {
         let s = Store::memory();
-        s.upsert_customer("1000001", "Demo", "$argon2id$x", 0).unwrap();
+        s.upsert_customer("1000001", "Demo", "$argon2id$x", 0)
+            .unwrap();
         let id = s
             .complete(
                 "1000001",
-                ReceiptKind::Start,
-                1_700_000_000,
-                (Some("K7M3Q9XZ2PD0"), None),
-                &serde_json::json!({}),
+                &NewReceipt {
+                    serial: Some("K7M3Q9XZ2PD0"),
+                    ..NewReceipt::new(ReceiptKind::Start, 1_700_000_000)
+                },
                 TokenChange::Set("K7M3Q9XZ2PD0".into()),
                 Some(&Event::new(1_700_000_000, EventKind::Registered, "start")),
             )
@@ -578,15 +606,22 @@ mod tests {
         let r = s.receipt(id, "1000001").unwrap().unwrap();
         assert_eq!(r.number().len(), 7);
         assert_eq!(r.kind, ReceiptKind::Start);
-        assert!(s.receipt(id, "1000002").unwrap().is_none(), "receipts are per customer");
-        s.set_otp_login("1000001", true, &Event::new(1, EventKind::LoginOtpOn, "settings"))
-            .unwrap();
+        assert!(
+            s.receipt(id, "1000002").unwrap().is_none(),
+            "receipts are per customer"
+        );
+        s.set_otp_login(
+            "1000001",
+            true,
+            &Event::new(1, EventKind::LoginOtpOn, "settings"),
+        )
+        .unwrap();
         s.complete(
             "1000001",
-            ReceiptKind::Stop,
-            1_700_000_100,
-            (Some("K7M3Q9XZ2PD0"), None),
-            &serde_json::json!({}),
+            &NewReceipt {
+                serial: Some("K7M3Q9XZ2PD0"),
+                ..NewReceipt::new(ReceiptKind::Stop, 1_700_000_100)
+            },
             TokenChange::Clear,
             None,
         )

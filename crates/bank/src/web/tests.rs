@@ -1,0 +1,414 @@
+//! HTTP-level tests of web banking against a mock token service: CSRF,
+//! session rotation and cookie flags, the login rate limit, the back-end
+//! call (API key, `X-Test-Time` forwarding only with the test clock), error
+//! messages, re-filled fields, and that no code reaches a page or the
+//! database. The real token service is exercised by the browser tests.
+
+use std::sync::{Arc, Mutex};
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::*;
+
+const GOOD: &str = "111111";
+const USED: &str = "222222";
+const PASSWORD: &str = "correct horse battery";
+
+#[derive(Default)]
+struct Seen {
+    auth: Vec<Option<String>>,
+    test_time: Vec<Option<String>>,
+    bodies: Vec<Value>,
+    fails: u32,
+}
+
+async fn mock_backend() -> (String, Arc<Mutex<Seen>>) {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let s = seen.clone();
+    let handler = move |headers: HeaderMap, Json(body): Json<Value>| {
+        let s = s.clone();
+        async move {
+            let mut seen = s.lock().unwrap();
+            let h = |n: &str| {
+                headers
+                    .get(n)
+                    .and_then(|v| v.to_str().ok())
+                    .map(String::from)
+            };
+            seen.auth.push(h("authorization"));
+            seen.test_time.push(h("x-test-time"));
+            seen.bodies.push(body.clone());
+            let otp = body.get("otp").and_then(Value::as_str).unwrap_or("");
+            match otp {
+                GOOD => (StatusCode::OK, Json(json!({"v":1,"result":"ok"}))),
+                USED => (
+                    StatusCode::CONFLICT,
+                    Json(json!({"v":1,"error":"replay","message":"already used"})),
+                ),
+                _ => {
+                    seen.fails += 1;
+                    (
+                        StatusCode::UNAUTHORIZED,
+                        Json(
+                            json!({"v":1,"error":"invalid_otp","message":"wrong","fail_count":seen.fails}),
+                        ),
+                    )
+                }
+            }
+        }
+    };
+    let app = Router::new().route("/v1/bank/verify", post(handler));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), seen)
+}
+
+struct Web {
+    base: String,
+    http: reqwest::Client,
+    cookie: Option<String>,
+    dir: tempfile::TempDir,
+}
+
+impl Web {
+    async fn start(backend: &str, test_clock: bool) -> Web {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = WebConfig {
+            data_dir: dir.path().to_path_buf(),
+            token_service_url: backend.to_string(),
+            api_key: "test-api-key".into(),
+            bank: BankInfo {
+                bank_id: "demo-shinkin".into(),
+                name: "テスト信用金庫".into(),
+                url: backend.to_string(),
+                server_key_id: "k1".into(),
+            },
+            demo: false,
+            test_clock,
+        };
+        let state = AppState::new(&cfg).unwrap();
+        let hash = auth::hash_password(PASSWORD).unwrap();
+        state
+            .store
+            .upsert_customer("1000001", "テスト", &hash, 0)
+            .unwrap();
+        state
+            .store
+            .set_token("1000001", store::TokenChange::Set("K7M3Q9XZ2PD0".into()))
+            .unwrap();
+        let app = routes(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .unwrap();
+        Web {
+            base: format!("http://{addr}"),
+            http,
+            cookie: None,
+            dir,
+        }
+    }
+
+    fn remember(&mut self, resp: &reqwest::Response) -> Option<String> {
+        let set = resp
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+        if let Some(s) = &set {
+            self.cookie = s.split(';').next().map(String::from);
+        }
+        set
+    }
+
+    async fn get(&mut self, path: &str) -> (StatusCode, String) {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        let resp = req.send().await.unwrap();
+        self.remember(&resp);
+        (resp.status(), resp.text().await.unwrap())
+    }
+
+    async fn post(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+        time: Option<&str>,
+    ) -> (StatusCode, String, Option<String>) {
+        let mut req = self.http.post(format!("{}{path}", self.base)).form(form);
+        if let Some(c) = &self.cookie {
+            req = req.header("cookie", c);
+        }
+        if let Some(t) = time {
+            req = req.header("x-test-time", t);
+        }
+        let resp = req.send().await.unwrap();
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
+        self.remember(&resp);
+        (resp.status(), resp.text().await.unwrap(), location)
+    }
+
+    async fn csrf(&mut self, path: &str) -> String {
+        let (_, html) = self.get(path).await;
+        let i = html.find(r#"name="csrf" value=""#).expect("csrf field") + 19;
+        html[i..i + 64].to_string()
+    }
+
+    async fn login(&mut self) {
+        let csrf = self.csrf("/login").await;
+        let (status, _, loc) = self
+            .post(
+                "/login",
+                &[
+                    ("csrf", &csrf),
+                    ("contract_id", "1000001"),
+                    ("password", PASSWORD),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(loc.as_deref(), Some("/account"));
+    }
+
+    fn db_bytes(&self) -> Vec<u8> {
+        let mut all = Vec::new();
+        for f in ["web.sqlite", "web.sqlite-wal"] {
+            if let Ok(b) = std::fs::read(self.dir.path().join(f)) {
+                all.extend(b);
+            }
+        }
+        all
+    }
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn csrf_is_required_and_login_rotates_the_session() {
+    let (backend, _) = mock_backend().await;
+    let mut web = Web::start(&backend, false).await;
+    let csrf = web.csrf("/login").await;
+    let before = web.cookie.clone().unwrap();
+    let (status, html, _) = web
+        .post(
+            "/login",
+            &[
+                ("csrf", "0".repeat(64).as_str()),
+                ("contract_id", "1000001"),
+                ("password", PASSWORD),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(!html.contains(PASSWORD));
+    let (status, _, loc) = web
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("contract_id", "1000001"),
+                ("password", PASSWORD),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(loc.as_deref(), Some("/account"));
+    assert_ne!(
+        web.cookie.clone().unwrap(),
+        before,
+        "a new session id after login"
+    );
+    let (status, html) = web.get("/account").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("K7M3 Q9XZ 2PD0"));
+    // The old cookie is dead.
+    web.cookie = Some(before);
+    let (status, _) = web.get("/account").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_passwords_are_rate_limited_and_keep_the_contract_id() {
+    let (backend, _) = mock_backend().await;
+    let mut web = Web::start(&backend, false).await;
+    let csrf = web.csrf("/login").await;
+    for _ in 0..ratelimit::PER_ACCOUNT {
+        let (status, html, _) = web
+            .post(
+                "/login",
+                &[
+                    ("csrf", &csrf),
+                    ("contract_id", "1000001"),
+                    ("password", "guess"),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("ログインパスワードが正しくありません"));
+        assert!(
+            html.contains(r#"value="1000001""#),
+            "the contract ID is re-filled"
+        );
+        assert!(!html.contains("guess"));
+    }
+    let (status, html, _) = web
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("contract_id", "1000001"),
+                ("password", PASSWORD),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "even the right password waits"
+    );
+    assert!(html.contains("しばらくの間ご利用いただけません"));
+}
+
+fn transfer_form<'a>(otp: &'a str, csrf: &'a str) -> Vec<(&'static str, &'a str)> {
+    vec![
+        ("bank", "かけしん"),
+        ("branch", "本店"),
+        ("account_type", "futsu"),
+        ("account_number", "1234567"),
+        ("payee", "ヤマダ"),
+        ("amount", "1,000"),
+        ("otp", otp),
+        ("csrf", csrf),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transfer_calls_the_back_end_with_the_key_and_forwards_the_test_clock() {
+    let (backend, seen) = mock_backend().await;
+    let mut web = Web::start(&backend, true).await;
+    web.login().await;
+    let csrf = web.csrf("/account/transfer").await;
+    let (status, html, _) = web
+        .post(
+            "/account/transfer",
+            &transfer_form("654321", &csrf),
+            Some("1800000000"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("連続1回目"));
+    assert!(
+        html.contains(r#"value="かけしん""#),
+        "typed fields are kept"
+    );
+    assert!(!html.contains("654321"), "the code is never echoed");
+    let (_, html, _) = web
+        .post(
+            "/account/transfer",
+            &transfer_form(USED, &csrf),
+            Some("1800000030"),
+        )
+        .await;
+    assert!(html.contains("使用済み"));
+    let (status, _, loc) = web
+        .post(
+            "/account/transfer",
+            &transfer_form(GOOD, &csrf),
+            Some("1800000060"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(loc.as_deref(), Some("/account/done"));
+    let (_, html) = web.get("/account/done").await;
+    assert!(html.contains("1,000円"));
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.bodies.len(), 3);
+        assert!(seen
+            .auth
+            .iter()
+            .all(|a| a.as_deref() == Some("Bearer test-api-key")));
+        assert_eq!(seen.test_time[0].as_deref(), Some("1800000000"));
+        assert_eq!(seen.bodies[2]["purpose"], "transfer");
+        assert_eq!(seen.bodies[2]["customer_id"], "1000001");
+        assert_eq!(seen.bodies[2]["v"], 1);
+    }
+    let (_, html) = web.get("/account/history").await;
+    assert!(html.contains("認証失敗（連続1回目）"));
+    assert!(html.contains("使用済み"));
+    let db = web.db_bytes();
+    assert!(!db.is_empty());
+    for secret in ["654321", GOOD, USED, PASSWORD] {
+        assert!(
+            !contains(&db, secret),
+            "web.sqlite holds no code or password"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_the_test_clock_the_header_is_not_forwarded() {
+    let (backend, seen) = mock_backend().await;
+    let mut web = Web::start(&backend, false).await;
+    web.login().await;
+    let csrf = web.csrf("/account/settings").await;
+    let (status, html, _) = web
+        .post(
+            "/account/settings",
+            &[("csrf", &csrf), ("otp_login", "on"), ("otp", GOOD)],
+            Some("1800000000"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("設定を変更しました"));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.test_time, vec![None]);
+    assert_eq!(seen.bodies[0]["purpose"], "settings");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn english_on_request_and_procedures_need_their_earlier_steps() {
+    let (backend, _) = mock_backend().await;
+    let mut web = Web::start(&backend, false).await;
+    let (_, html) = web.get("/login?lang=en").await;
+    assert!(html.contains("Contract ID (user number)"));
+    let (_, html) = web.get("/exchange").await;
+    assert!(
+        html.contains("Old one-time password"),
+        "the language sticks to the session"
+    );
+    for path in [
+        "/start/register",
+        "/exchange/new",
+        "/stop/confirm",
+        "/account",
+    ] {
+        let (status, _) = web.get(path).await;
+        assert_eq!(
+            status,
+            StatusCode::SEE_OTHER,
+            "{path} without its earlier steps"
+        );
+    }
+}
