@@ -286,6 +286,23 @@ fn open(cfg: &StoreConfig) -> Result<Connection, StoreError> {
         path: cfg.path.clone(),
         source,
     };
+    // SQLite creates the -wal and -shm files with the mode of the database
+    // file: create it 0600 first, and tighten files of older versions.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&cfg.path);
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = cfg.path.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
+        }
+    }
     let conn = Connection::open(&cfg.path).map_err(err)?;
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(err)?;
@@ -307,11 +324,6 @@ fn open(cfg: &StoreConfig) -> Result<Connection, StoreError> {
         "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
     ))
     .map_err(err)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&cfg.path, std::fs::Permissions::from_mode(0o600));
-    }
     Ok(conn)
 }
 
