@@ -4,11 +4,15 @@
 // must happen in Java-land before the first frame:
 // - FLAG_SECURE: no screenshots, no screen recording, blank app-switcher
 //   thumbnail, no casting of the code to insecure displays;
+// - a tapped softtoken://pair link while the app runs (launchMode
+//   singleTask) replaces the activity's intent, where Rust reads it
+//   (src/platform/android.rs, take_view_intent_url);
 // - the web view: no file/content access, no remote debugging in release,
 //   no Safe Browsing reporting of the local page, no autofill of the code field.
 // src/platform/android.rs checks FLAG_SECURE again from Rust at launch.
 package dev.dioxus.main
 
+import android.content.Intent
 import android.os.Build
 import android.os.Bundle
 import android.view.WindowManager
@@ -46,5 +50,10 @@ class MainActivity : WryActivity() {
             s.safeBrowsingEnabled = false
             webView.importantForAutofill = android.view.View.IMPORTANT_FOR_AUTOFILL_NO_EXCLUDE_DESCENDANTS
         }
+    }
+
+    override fun onNewIntent(intent: Intent) {
+        super.onNewIntent(intent)
+        setIntent(intent)
     }
 }
