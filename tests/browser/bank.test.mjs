@@ -44,9 +44,10 @@ const errorText = () => page.locator('.error').innerText();
 const button = (name) => page.getByRole('button', { name, exact: true });
 const link = (name) => page.getByRole('link', { name, exact: true });
 
-async function startServer() {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'stk-bank-web-'));
-  server = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data', dataDir, '--demo', '--test-clock'], {
+async function startServer(listen = '127.0.0.1:0') {
+  dataDir ??= mkdtempSync(path.join(tmpdir(), 'stk-bank-web-'));
+  customers = [];
+  server = spawn(bin, ['serve', '--listen', listen, '--data', dataDir, '--demo', '--test-clock'], {
     stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' },
   });
   server.stderr.on('data', (d) => process.stderr.write(`[server] ${d}`));
@@ -62,6 +63,18 @@ async function startServer() {
     });
   });
   profile = JSON.parse(execFileSync(bin, ['profile', '--data', dataDir], { encoding: 'utf8' }));
+}
+
+/** Kills the server and starts it again on the same address and data. */
+async function restartServer() {
+  const { host } = new URL(base);
+  const exited = new Promise((resolve) => server.once('exit', resolve));
+  server.kill('SIGKILL');
+  await exited;
+  const before = customers;
+  await startServer(host);
+  assert.equal(base, `http://${host}`);
+  assert.deepEqual(customers, before, 'a restart prints the same demo credentials');
 }
 
 before(async () => {
@@ -176,6 +189,9 @@ test('web banking: 利用開始 → 振込 → login OTP する → 交換 → �
   await t.test('振込 with a code: wrong code keeps the form, replay is refused, payment works', async () => {
     await login(alice);
     await page.waitForURL(/\/account$/);
+    await restartServer();
+    await page.reload();
+    assert.match(page.url(), /\/account$/, 'the session survives a server restart');
     assert.match(await page.locator('#token-status').innerText(), new RegExp(formatSerial(tokenA.serial)));
     await link('振込').click();
     await page.fill('#f-bank', 'かけしん信用金庫');
@@ -358,6 +374,47 @@ test('web banking: 利用開始 → 振込 → login OTP する → 交換 → �
     await page.fill('#f-otp', totp(tokenB.key, now));
     await button('振込実行').click();
     assert.match(await errorText(), /ワンタイムパスワードが登録されていません/);
+    await button('ログアウト').click();
+  });
+
+  await t.test('lockout: repeated wrong codes lock the token; the customer is told to call the bank', async () => {
+    const bob = customers[1];
+    await page.goto(`${base}/login`);
+    await link('利用開始').click();
+    await authenticate(bob);
+    await page.waitForURL(/\/start\/register$/);
+    await tick();
+    const tokenC = await pair(profile.url, profile, now);
+    await page.fill('#f-serial', tokenC.serial);
+    await page.fill('#f-otp', totp(tokenC.key, now));
+    await button('登録').click();
+    await page.waitForURL(/\/start\/result$/);
+    await login(bob);
+    await page.waitForURL(/\/account$/);
+    await link('収納サービスへの支払').click();
+    await page.fill('#f-biller', '12345');
+    await page.fill('#f-customer_number', 'ABC123');
+    await page.fill('#f-confirm_number', '9876');
+    await page.fill('#f-amount', '5400');
+    let attempts = 0; let msg = '';
+    while (attempts < 20) {
+      attempts += 1;
+      await page.fill('#f-otp', wrong(totp(tokenC.key, now)));
+      await button('支払実行').click();
+      msg = await errorText();
+      if (/当金庫までご連絡ください/.test(msg)) break;
+      assert.match(msg, new RegExp(`連続${attempts}回目`));
+    }
+    assert.match(msg, /当金庫までご連絡ください/, 'locked within 20 wrong codes');
+    assert.ok(attempts > 3, `locked only after several wrong codes (${attempts})`);
+    assert.equal(await page.inputValue('#f-biller'), '12345');
+    await tick();
+    await page.fill('#f-otp', totp(tokenC.key, now));
+    await button('支払実行').click();
+    assert.match(await errorText(), /当金庫までご連絡ください/, 'even the right code is refused while locked');
+    await shot('locked');
+    await link('ワンタイムパスワード利用履歴').click();
+    assert.match(await page.locator('#history').innerText(), /ロック中/);
     await button('ログアウト').click();
   });
 
