@@ -164,12 +164,12 @@ impl std::fmt::Debug for Backend {
 
 impl Backend {
     /// A client of `base` (e.g. `http://127.0.0.1:8700`) with `api_key`.
-    pub fn new(base: &str, api_key: &str) -> Result<Backend, String> {
+    pub fn new(base: &str, api_key: &str) -> Result<Backend, ApiError> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
             .no_proxy()
             .build()
-            .map_err(|e| format!("http client: {e}"))?;
+            .map_err(|_| ApiError::Unreachable)?;
         Ok(Backend {
             http,
             base: base.trim_end_matches('/').to_string(),
@@ -191,10 +191,16 @@ impl Backend {
         if let Some(t) = test_time {
             req = req.header("X-Test-Time", t);
         }
-        let resp = req.send().await.map_err(|_| ApiError::Unreachable)?;
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(path, timeout = e.is_timeout(), "token service unreachable");
+                return Err(ApiError::Unreachable);
+            }
+        };
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|_| ApiError::Unreachable)?;
-        if status.is_success() {
+        let answer = if status.is_success() {
             serde_json::from_slice::<T>(&bytes).map_err(|_| ApiError::Protocol(status.as_u16()))
         } else {
             match serde_json::from_slice::<ErrorBody>(&bytes) {
@@ -204,7 +210,16 @@ impl Backend {
                 }),
                 Err(_) => Err(ApiError::Protocol(status.as_u16())),
             }
+        };
+        if let Err(ApiError::Protocol(s)) = &answer {
+            // Only the path and status: bodies may echo request fields.
+            tracing::warn!(
+                path,
+                status = s,
+                "token service answered without an STK1 body"
+            );
         }
+        answer
     }
 
     /// `POST /v1/bank/bind`.

@@ -77,6 +77,9 @@ pub enum WebError {
     /// Storage could not be opened.
     #[error("web banking storage: {0}")]
     Storage(String),
+    /// The back-end API client could not be built.
+    #[error("web banking back-end client: {0}")]
+    Backend(#[from] api::ApiError),
 }
 
 /// Shared state of all page handlers.
@@ -128,8 +131,7 @@ impl AppState {
     pub fn new(cfg: &WebConfig) -> Result<AppState, WebError> {
         let store =
             store::Store::open(&cfg.data_dir).map_err(|e| WebError::Storage(e.to_string()))?;
-        let backend =
-            api::Backend::new(&cfg.token_service_url, &cfg.api_key).map_err(WebError::Storage)?;
+        let backend = api::Backend::new(&cfg.token_service_url, &cfg.api_key)?;
         let dummy_hash = auth::hash_password("not a customer password")
             .map_err(|_| WebError::Storage("password hashing failed".into()))?;
         Ok(AppState(Arc::new(Inner {
