@@ -63,7 +63,7 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx) -> Response {
             tr { th { (l.t("ワンタイムパスワード", "One-time password")) }
                  td #token-status { @match &c.token_serial {
                      Some(s) => { (l.t("利用中", "In use")) " — " (l.t("シリアル番号", "serial")) " " (forms::show_serial(s)) },
-                     None => { (l.t("未登録（ログイン画面の「利用開始」から登録できます）", "Not registered (use 「利用開始」 on the login screen)")) },
+                     None => { (l.t("未登録（ログイン画面の「利用開始」から登録できます）", "Not registered (use “Start” on the login screen)")) },
                  } } }
             tr { th { (l.t("ログイン時のワンタイムパスワード認証", "One-time password at login")) }
                  td #login-otp-status { (if c.otp_login { l.t("する", "Use") } else { l.t("しない", "Don't use") }) } }
@@ -556,7 +556,7 @@ pub async fn submit_settings(
                 None,
                 l.t(
                     "「する」または「しない」を選択してください。",
-                    "Choose 「する」 (use) or 「しない」 (don't use).",
+                    "Choose “Use” or “Don't use”.",
                 ),
             )
         }
@@ -564,7 +564,7 @@ pub async fn submit_settings(
     if c.token_serial.is_none() && on {
         return refuse(&ctx, &c, Some(on), l.t(
             "ワンタイムパスワードが登録されていません。ログイン画面の「利用開始」から登録してください。",
-            "No one-time password token is registered. Register one with 「利用開始」 (Start) on the login screen.",
+            "No one-time password token is registered. Register one with “Start” on the login screen.",
         ));
     }
     let code = match forms::parse_code(&f.otp, l) {

@@ -87,7 +87,7 @@ impl ApiError {
             ErrorCode::NoToken => l
                 .t(
                     "ワンタイムパスワードが登録されていません。ログイン画面の「利用開始」から登録してください。",
-                    "No one-time password token is registered. Register one with 「利用開始」 (Start) on the login screen.",
+                    "No one-time password token is registered. Register one with “Start” on the login screen.",
                 )
                 .to_string(),
             ErrorCode::SerialOrOtpInvalid => l
@@ -99,7 +99,7 @@ impl ApiError {
             ErrorCode::CustomerHasToken => l
                 .t(
                     "すでにワンタイムパスワードをご利用中です。トークンを変更する場合はログイン画面の「交換」をご利用ください。",
-                    "A one-time password token is already registered. To change it, use 「交換」 (Exchange) on the login screen.",
+                    "A one-time password token is already registered. To change it, use “Exchange” on the login screen.",
                 )
                 .to_string(),
             ErrorCode::RateLimited => l

@@ -63,7 +63,7 @@ fn auth_body(ctx: &Ctx, contract_id: &str, error: Option<&str>) -> Markup {
         (layout::error(error))
         (warnings(l))
         p { (l.t("契約者ID（利用者番号）およびログインパスワードを入力し、「次へ」を押してください。",
-                 "Enter your contract ID (user number) and login password, then press 「次へ」 (Next).")) }
+                 "Enter your contract ID (user number) and login password, then press “Next”.")) }
         (forms::auth_form(l, &ctx.data.csrf, "/exchange", contract_id))
     }
 }
@@ -119,7 +119,7 @@ fn old_body(ctx: &Ctx, error: Option<&str>) -> Markup {
         (layout::error(error))
         p { (l.t(
             "現行のソフトウェアトークンに表示されているワンタイムパスワードを入力し、「次へ」を押してください。",
-            "Enter the one-time password shown by your current (old) soft token, then press 「次へ」 (Next).",
+            "Enter the one-time password shown by your current (old) soft token, then press “Next”.",
         )) }
         form method="post" action="/exchange/old" #old-form {
             (layout::csrf_field(&ctx.data.csrf))
@@ -187,7 +187,7 @@ fn new_body(state: &AppState, ctx: &Ctx, serial: &str, error: Option<&str>) -> M
         }
         p { (l.t(
             "新ソフトウェアトークンに表示されているシリアル番号とワンタイムパスワードを入力し、「登録」を押してください。",
-            "Enter the serial number and the one-time password shown by the new soft token, then press 「登録」 (Register).",
+            "Enter the serial number and the one-time password shown by the new soft token, then press “Register”.",
         )) }
         form method="post" action="/exchange/new" #new-form {
             (layout::csrf_field(&ctx.data.csrf))

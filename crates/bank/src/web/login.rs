@@ -23,7 +23,7 @@ fn login_body(ctx: &Ctx, contract_id: &str, error: Option<&str>) -> Markup {
         (layout::error(error))
         p { (l.t(
             "契約者ID（利用者番号）、ログインパスワードを入力し、「ログイン」ボタンを押してください。",
-            "Enter your contract ID (user number) and login password, then press 「ログイン」 (Log in).",
+            "Enter your contract ID (user number) and login password, then press “Log in”.",
         )) }
         form method="post" action="/login" #login-form {
             (layout::csrf_field(&ctx.data.csrf))
@@ -35,7 +35,7 @@ fn login_body(ctx: &Ctx, contract_id: &str, error: Option<&str>) -> Markup {
             h2 { (l.t("ワンタイムパスワード", "One-time password")) }
             p.muted { (l.t(
                 "ワンタイムパスワードの利用開始する場合は、「利用開始」ボタンを押してください。スマートフォンの機種変更等でトークンを変更する場合は「交換」、利用をやめる場合は「利用中止」を押してください。",
-                "To start using one-time passwords press 「利用開始」 (Start). To move the token to a new phone press 「交換」 (Exchange); to stop using it press 「利用中止」 (Stop).",
+                "To start using one-time passwords press “Start”. To move the token to a new phone press “Exchange”; to stop using it press “Stop”.",
             )) }
             div.buttons {
                 a.button.secondary #btn-start href="/start" { (l.t("利用開始", "Start")) }
@@ -107,7 +107,7 @@ fn otp_body(ctx: &Ctx, error: Option<&str>) -> Markup {
         (layout::error(error))
         p { (l.t(
             "ソフトウェアトークンに表示されているワンタイムパスワードを入力し、「ログイン」ボタンを押してください。",
-            "Enter the one-time password shown by your soft token and press 「ログイン」 (Log in).",
+            "Enter the one-time password shown by your soft token and press “Log in”.",
         )) }
         form method="post" action="/login/otp" #login-otp-form {
             (layout::csrf_field(&ctx.data.csrf))

@@ -48,7 +48,7 @@ fn auth_body(ctx: &Ctx, contract_id: &str, error: Option<&str>) -> Markup {
         (crumbs(l, 0))
         (layout::error(error))
         p { (l.t("契約者ID（利用者番号）およびログインパスワードを入力し、「次へ」を押してください。",
-                 "Enter your contract ID (user number) and login password, then press 「次へ」 (Next).")) }
+                 "Enter your contract ID (user number) and login password, then press “Next”.")) }
         (forms::auth_form(l, &ctx.data.csrf, "/stop", contract_id))
     }
 }
@@ -100,7 +100,7 @@ fn otp_body(ctx: &Ctx, error: Option<&str>) -> Markup {
         (layout::error(error))
         p { (l.t(
             "ソフトウェアトークンに表示されているワンタイムパスワードを入力し、「次へ」を押してください。",
-            "Enter the one-time password shown by your soft token, then press 「次へ」 (Next).",
+            "Enter the one-time password shown by your soft token, then press “Next”.",
         )) }
         form method="post" action="/stop/otp" #stop-otp-form {
             (layout::csrf_field(&ctx.data.csrf))
@@ -172,7 +172,7 @@ pub async fn show_confirm(State(state): State<AppState>, ctx: Ctx) -> Response {
         (crumbs(l, 2))
         p #confirm-message { (l.t(
             "ワンタイムパスワードの利用を中止します。よろしければ「中止する」を押してください。",
-            "You are about to stop using one-time passwords. Press 「中止する」 (Stop) to confirm.",
+            "You are about to stop using one-time passwords. Press “Stop” to confirm.",
         )) }
         @if let Some(s) = serial {
             table.data {
@@ -181,7 +181,7 @@ pub async fn show_confirm(State(state): State<AppState>, ctx: Ctx) -> Response {
         }
         div.warning { (l.t(
             "利用中止後は、ログイン時のワンタイムパスワード認証は「しない」となり、《振込》《収納サービスへの支払》等のお取引には、改めて「利用開始」の手続きが必要です。",
-            "After stopping, login without a one-time password is set and transfers and payments need a new 「利用開始」 (Start) first.",
+            "After stopping, login no longer asks for a one-time password, and transfers and payments need a new “Start” first.",
         )) }
         form method="post" action="/stop/confirm" #stop-confirm-form {
             (layout::csrf_field(&ctx.data.csrf))
