@@ -5,6 +5,7 @@
 //! schemas cannot collide. WAL; every state change is one transaction.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -253,7 +254,11 @@ pub enum TokenChange {
 /// The web-banking database.
 pub struct Store {
     conn: Mutex<Connection>,
+    saves: AtomicU32,
 }
+
+/// Expired sessions are purged once per this many session saves.
+pub const PURGE_EVERY: u32 = 64;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -295,6 +300,7 @@ CREATE TABLE IF NOT EXISTS events (
   fail_count INTEGER
 );
 CREATE INDEX IF NOT EXISTS events_by_customer ON events(contract_id, id);
+CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions(expires);
 ";
 
 impl Store {
@@ -308,6 +314,7 @@ impl Store {
         conn.execute_batch(SCHEMA)?;
         Ok(Store {
             conn: Mutex::new(conn),
+            saves: AtomicU32::new(1),
         })
     }
 
@@ -318,6 +325,7 @@ impl Store {
         conn.execute_batch(SCHEMA).expect("schema");
         Store {
             conn: Mutex::new(conn),
+            saves: AtomicU32::new(1),
         }
     }
 
@@ -543,13 +551,22 @@ impl Store {
             .optional()?)
     }
 
-    /// Stores a session's JSON with its expiry.
+    /// Stores a session's JSON with its expiry. Every
+    /// [`PURGE_EVERY`]th save also deletes the expired sessions, so
+    /// abandoned anonymous sessions do not pile up.
     pub fn save_session(&self, id_hash: &str, data: &str, expires: i64) -> Result<(), StoreError> {
-        self.conn().execute(
+        let conn = self.conn();
+        conn.execute(
             "INSERT INTO sessions (id_hash, data, expires) VALUES (?1, ?2, ?3)
              ON CONFLICT(id_hash) DO UPDATE SET data = excluded.data, expires = excluded.expires",
             params![id_hash, data, expires],
         )?;
+        if self.saves.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == 0 {
+            conn.execute(
+                "DELETE FROM sessions WHERE expires <= ?1",
+                [super::clock::system_now()],
+            )?;
+        }
         Ok(())
     }
 
@@ -632,6 +649,24 @@ mod tests {
         let ev = s.events("1000001", 10).unwrap();
         assert_eq!(ev[0].kind, EventKind::LoginOtpOn);
         assert_eq!(ev[1].kind, EventKind::Registered);
+    }
+
+    #[test]
+    fn expired_sessions_are_purged() {
+        let s = Store::memory();
+        s.save_session("old", "{}", 1).unwrap();
+        for i in 0..PURGE_EVERY {
+            s.save_session(&format!("new{i}"), "{}", i64::MAX).unwrap();
+        }
+        let n: i64 = s
+            .conn()
+            .query_row(
+                "SELECT COUNT(*) FROM sessions WHERE id_hash = 'old'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 0);
     }
 
     #[test]
