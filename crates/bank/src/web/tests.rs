@@ -412,3 +412,27 @@ async fn english_on_request_and_procedures_need_their_earlier_steps() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_service_down_gives_a_plain_message_and_keeps_the_form() {
+    // Nothing listens on a port we just closed.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let mut web = Web::start(&closed, false).await;
+    web.login().await;
+    let csrf = web.csrf("/account/transfer").await;
+    let (status, html, _) = web
+        .post("/account/transfer", &transfer_form("123456", &csrf), None)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("ただいまお取扱いできません"));
+    assert!(html.contains(r#"value="1234567""#), "typed fields are kept");
+    assert!(!html.contains("123456\""), "the code is not re-filled");
+    let (_, html) = web.get("/account/history").await;
+    assert!(
+        html.contains("履歴はありません"),
+        "nothing recorded for an unanswered call"
+    );
+}
