@@ -19,11 +19,16 @@ use super::layout;
 use super::session::{self, SessionData};
 use super::AppState;
 
+/// An unchanged session's expiry is rewritten at most this often.
+pub const REFRESH_SECONDS: i64 = 60;
+
 /// The request context.
 pub struct Ctx {
     id: String,
     key: String,
     set_cookie: bool,
+    /// The session as loaded and its stored expiry (`None`: new session).
+    stored: Option<(SessionData, i64)>,
     /// Session contents (saved by `page`/`redirect`).
     pub data: SessionData,
     /// Request path (for the language toggle).
@@ -55,6 +60,7 @@ impl Ctx {
         self.key = session::key_of(&self.id);
         self.data.csrf = csrf::new_token();
         self.set_cookie = true;
+        self.stored = None;
     }
 
     /// Ends the session (logout): a fresh anonymous one replaces it.
@@ -69,8 +75,17 @@ impl Ctx {
         &self.key
     }
 
-    /// Stores the session; false if storage failed.
+    /// Stores the session; false if storage failed. An unchanged session
+    /// whose expiry was refreshed less than [`REFRESH_SECONDS`] ago is not
+    /// written again (a page view then costs no disk write).
     fn save(&self, state: &AppState) -> bool {
+        if let Some((data, expires)) = &self.stored {
+            let fresh_enough =
+                *expires - clock::system_now() > session::IDLE_SECONDS - REFRESH_SECONDS;
+            if *data == self.data && fresh_enough {
+                return true;
+            }
+        }
         let Ok(json) = serde_json::to_string(&self.data) else {
             return false;
         };
@@ -175,9 +190,9 @@ impl FromRequestParts<AppState> for Ctx {
         let mut loaded = None;
         if let Some(id) = cookie_id {
             let key = session::key_of(&id);
-            if let Ok(Some(json)) = state.store.session(&key, now_real) {
+            if let Ok(Some((json, expires))) = state.store.session(&key, now_real) {
                 if let Ok(data) = serde_json::from_str::<SessionData>(&json) {
-                    loaded = Some((id, key, data));
+                    loaded = Some((id, key, data, Some(expires)));
                 }
             }
         }
@@ -187,14 +202,15 @@ impl FromRequestParts<AppState> for Ctx {
                 .find(|(k, _)| *k == "lang")
                 .and_then(|(_, v)| Lang::parse(v))
         });
-        let (id, key, mut data) = match loaded {
+        let (id, key, mut data, expires) = match loaded {
             Some(found) => found,
             None => {
                 let id = session::new_id();
                 let key = session::key_of(&id);
-                (id, key, SessionData::fresh(Lang::Ja))
+                (id, key, SessionData::fresh(Lang::Ja), None)
             }
         };
+        let stored = expires.map(|e| (data.clone(), e));
         if let Some(l) = query_lang {
             data.lang = l;
         }
@@ -220,6 +236,7 @@ impl FromRequestParts<AppState> for Ctx {
             key,
             // Sent on every response: it refreshes the cookie's Max-Age.
             set_cookie: true,
+            stored,
             data,
             path: parts.uri.path().to_string(),
             now,

@@ -540,13 +540,14 @@ impl Store {
     }
 
     /// Loads a session's JSON if it has not expired.
-    pub fn session(&self, id_hash: &str, now: i64) -> Result<Option<String>, StoreError> {
+    /// Returns its JSON and expiry.
+    pub fn session(&self, id_hash: &str, now: i64) -> Result<Option<(String, i64)>, StoreError> {
         Ok(self
             .conn()
             .query_row(
-                "SELECT data FROM sessions WHERE id_hash = ?1 AND expires > ?2",
+                "SELECT data, expires FROM sessions WHERE id_hash = ?1 AND expires > ?2",
                 params![id_hash, now],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?)
     }
@@ -673,7 +674,7 @@ mod tests {
     fn sessions_expire() {
         let s = Store::memory();
         s.save_session("h", "{}", 100).unwrap();
-        assert_eq!(s.session("h", 99).unwrap().as_deref(), Some("{}"));
+        assert_eq!(s.session("h", 99).unwrap(), Some(("{}".to_string(), 100)));
         assert_eq!(s.session("h", 100).unwrap(), None);
         s.delete_session("h", 0).unwrap();
         assert_eq!(s.session("h", 0).unwrap(), None);
