@@ -149,9 +149,9 @@ fn pending_add_survives_a_crash_with_its_secret() {
     assert_eq!(platform(ns).get(&serial).unwrap(), None);
 }
 
-/// Run without any D-Bus session (the script points
-/// `DBUS_SESSION_BUS_ADDRESS` at nothing): a clear typed error, and the
-/// metadata file is left exactly as it was.
+/// Run by the script without any D-Bus session, and again on a bare session
+/// bus where no Secret Service exists: a clear typed error, and the metadata
+/// file is left exactly as it was.
 #[test]
 #[ignore = "run by scripts/test.d/10-keystore.sh without a D-Bus session"]
 fn no_secret_service_is_a_clear_error_and_touches_nothing() {
@@ -173,4 +173,25 @@ fn no_secret_service_is_a_clear_error_and_touches_nothing() {
     eprintln!("message shown to the person: {text}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), list);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+/// Run by the script in a D-Bus session where gnome-keyring is activated
+/// but never unlocked and no prompt can be shown: adding a token fails with
+/// a keystore error, and neither metadata nor a secret is left behind.
+#[test]
+#[ignore = "run by scripts/test.d/10-keystore.sh with a locked keyring"]
+fn locked_keyring_refuses_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let ns = unique("locked");
+    let (mut store, _) = TokenStore::open(dir.path(), platform(ns)).unwrap();
+    let serial = random_serial();
+    let err = store
+        .begin_add(meta(&serial), &random_secret(), None)
+        .expect_err("a locked keyring cannot store a secret");
+    assert!(err.is_keystore(), "{err}");
+    eprintln!("message shown to the person: {err}");
+    assert!(store.entries().is_empty(), "{:?}", store.entries());
+    let (again, recovered) = TokenStore::open(dir.path(), store.keystore().clone()).unwrap();
+    assert!(again.entries().is_empty());
+    assert!(recovered.is_empty(), "{recovered:?}");
 }
