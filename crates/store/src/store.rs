@@ -41,12 +41,26 @@ pub enum Recovered {
         /// The token.
         serial: Serial,
     },
+    /// A ready token's keystore item is not a key this app wrote. The
+    /// entry and the item are kept; [`TokenStore::secret`] reports
+    /// [`StoreError::SecretUnreadable`] and the app offers to remove it.
+    SecretUnreadable {
+        /// The token.
+        serial: Serial,
+    },
     /// A temporary file of an interrupted metadata write was deleted (it
     /// never was the authoritative list).
     StaleTempRemoved {
         /// Its path.
         path: PathBuf,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Presence {
+    Readable,
+    Missing,
+    Unreadable,
 }
 
 /// The tokens of one profile: metadata in `<dir>/tokens.json`, secrets in
@@ -115,16 +129,22 @@ impl TokenStore {
             }
             let serial = entry.serial().clone();
             let outcome = match entry.phase {
-                Phase::Ready => self.keystore.get(&serial).map(|secret| {
-                    if secret.is_none() {
-                        recovered.push(Recovered::SecretMissing {
+                Phase::Ready => self.presence(&serial).map(|presence| {
+                    match presence {
+                        Presence::Readable => {}
+                        Presence::Missing => recovered.push(Recovered::SecretMissing {
                             serial: serial.clone(),
-                        });
+                        }),
+                        Presence::Unreadable => recovered.push(Recovered::SecretUnreadable {
+                            serial: serial.clone(),
+                        }),
                     }
                     true
                 }),
-                Phase::Pending => self.keystore.get(&serial).map(|secret| {
-                    if secret.is_some() {
+                Phase::Pending => self.presence(&serial).map(|presence| {
+                    // Something is stored (even unreadable): keep the entry,
+                    // never leave a keystore item without one.
+                    if presence != Presence::Missing {
                         recovered.push(Recovered::PendingAdd {
                             serial: serial.clone(),
                             finish: entry.pending_finish.clone(),
@@ -162,6 +182,16 @@ impl TokenStore {
         match failure {
             Some(e) => Err(e),
             None => Ok(()),
+        }
+    }
+
+    /// Whether the keystore holds a readable secret for `serial`.
+    fn presence(&self, serial: &Serial) -> Result<Presence, StoreError> {
+        match self.keystore.get(serial) {
+            Ok(Some(_)) => Ok(Presence::Readable),
+            Ok(None) => Ok(Presence::Missing),
+            Err(StoreError::SecretUnreadable { .. }) => Ok(Presence::Unreadable),
+            Err(e) => Err(e),
         }
     }
 

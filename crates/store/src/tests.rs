@@ -368,6 +368,57 @@ fn unreadable_keystore_value_is_reported_not_deleted() {
 }
 
 #[test]
+fn unreadable_item_does_not_block_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, failing) = failing_store(dir.path());
+    add(&mut store, 1);
+    add(&mut store, 2);
+    store.begin_add(meta(3), &secret(3), None).unwrap();
+    failing
+        .memory()
+        .insert_raw(&ns(), serial(1).as_str(), b"garbage");
+    failing
+        .memory()
+        .insert_raw(&ns(), serial(3).as_str(), b"garbage");
+    let (mut again, recovered) = reopen(dir.path(), &failing);
+    assert_eq!(
+        recovered,
+        vec![
+            Recovered::SecretUnreadable { serial: serial(1) },
+            Recovered::PendingAdd {
+                serial: serial(3),
+                finish: None
+            },
+        ]
+    );
+    assert_eq!(
+        again.secret(&serial(2)).unwrap(),
+        secret(2),
+        "others usable"
+    );
+    assert_eq!(
+        again.secret(&serial(1)).unwrap_err().kind(),
+        ErrorKind::SecretUnreadable
+    );
+    assert_eq!(
+        again.commit_add(&serial(3)).unwrap_err().kind(),
+        ErrorKind::SecretUnreadable
+    );
+    again.abort_add(&serial(3)).unwrap();
+    again.remove(&serial(1)).unwrap();
+    assert_eq!(failing.memory().users(&ns()), vec![serial(2).to_string()]);
+}
+
+#[test]
+fn public_types_are_thread_safe() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Keystore>();
+    send_sync::<TokenStore>();
+    send_sync::<StoreError>();
+    send_sync::<Recovered>();
+}
+
+#[test]
 fn open_with_failing_keystore_changes_nothing() {
     for (how, kind) in KEYSTORE_FAULTS {
         let dir = tempfile::tempdir().unwrap();
