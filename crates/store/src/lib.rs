@@ -39,7 +39,7 @@
 //! ```
 //!
 //! Contracts common to the whole crate: no logging; no secret in any file,
-//! error text or `Debug` output; the in-memory keystores of [`testing`]
+//! error text or `Debug` output; the in-memory keystores of the `testing` module
 //! exist only with the `test-store` feature.
 //!
 //! The design, file format and recovery rules are in `docs/storage.md`.

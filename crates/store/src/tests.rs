@@ -904,7 +904,7 @@ mod invariant {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: 128, .. ProptestConfig::default() })]
         #[test]
         fn journal_keeps_metadata_and_keystore_in_step(
             steps in proptest::collection::vec((action(), fault()), 1..40)
