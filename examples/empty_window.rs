@@ -1,0 +1,23 @@
+//! An empty Dioxus desktop window of the same size as the simulator: the
+//! baseline the app's benchmarks (bench/app/) are measured against.
+use dioxus::prelude::*;
+
+fn main() {
+    #[cfg(feature = "desktop")]
+    {
+        use dioxus::desktop::{Config, LogicalSize, WindowBuilder};
+        let window = WindowBuilder::new()
+            .with_title("empty")
+            .with_inner_size(LogicalSize::new(390.0, 844.0));
+        dioxus::LaunchBuilder::desktop()
+            .with_cfg(Config::new().with_window(window).with_menu(None))
+            .launch(App);
+    }
+    #[cfg(not(feature = "desktop"))]
+    dioxus::launch(App);
+}
+
+#[component]
+fn App() -> Element {
+    rsx! { main { "empty" } }
+}

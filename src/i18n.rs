@@ -1,0 +1,364 @@
+//! The one message catalogue: Japanese (default on a Japanese system) and
+//! English. Screen and button names of web banking are quoted in Japanese
+//! in both languages, as in the bank's guide.
+
+/// A display language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lang {
+    /// 日本語.
+    Ja,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// Japanese when the locale (`LC_ALL`, `LC_MESSAGES`, `LANG`, first set
+    /// wins) starts with `ja`, English otherwise.
+    pub fn from_locale(locale: Option<&str>) -> Lang {
+        match locale {
+            Some(l) if l.to_ascii_lowercase().starts_with("ja") => Lang::Ja,
+            _ => Lang::En,
+        }
+    }
+
+    /// The system's language (environment variables, as POSIX orders them).
+    pub fn system() -> Lang {
+        let loc = ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .iter()
+            .filter_map(|v| std::env::var(v).ok())
+            .find(|v| !v.is_empty());
+        Lang::from_locale(loc.as_deref())
+    }
+
+    /// The other language (for the switch button).
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Ja => Lang::En,
+            Lang::En => Lang::Ja,
+        }
+    }
+
+    /// BCP 47 tag for the `lang` attribute.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::Ja => "ja",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// Fixed texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Msg {
+    AppTitle,
+    SwitchLanguage,
+    TokensTitle,
+    NoTokens,
+    AddToken,
+    OpenToken,
+    Serial,
+    Otp,
+    TapToCopy,
+    Copied,
+    CopyFailed,
+    Bank,
+    PairedOn,
+    State,
+    StateUnknown,
+    StateChecking,
+    StateIssued,
+    StateIssuedHelp,
+    StateActive,
+    StateRevoked,
+    StateExpired,
+    ClockFix,
+    Details,
+    Back,
+    Remove,
+    RemoveWarning,
+    RemoveConfirm,
+    Cancel,
+    Removed,
+    PairTitle,
+    PickBank,
+    OrLink,
+    LinkPlaceholder,
+    UseLink,
+    QrImage,
+    QrImagePlaceholder,
+    ReadQr,
+    AskPair,
+    PairNow,
+    Pairing,
+    PairDone,
+    PairNextFirst,
+    PairNextExchange,
+    PairNextDeadline,
+    ShowToken,
+    FailNetwork,
+    FailRefused,
+    FailNotTheBank,
+    FailProtocol,
+    FailStore,
+    FailLink,
+    FailUnknownBank,
+    FailKeyNotPinned,
+    FailUrlMismatch,
+    FailQr,
+    FailSessionExpired,
+    TryAgain,
+    StoreProblemTitle,
+    StoreProblemKeystore,
+    StoreProblemCorrupted,
+    StoreProblemNewer,
+    StoreProblemMissing,
+    StoreProblemNothingDeleted,
+    Retry,
+    NoBanks,
+}
+
+/// The text of `msg` in `lang`.
+pub fn tr(lang: Lang, msg: Msg) -> &'static str {
+    use Msg::*;
+    let (ja, en) = match msg {
+        AppTitle => ("ワンタイムパスワード", "One-time password"),
+        SwitchLanguage => ("English", "日本語"),
+        TokensTitle => ("トークン一覧", "Your tokens"),
+        NoTokens => (
+            "まだトークンがありません。「トークンを追加」から銀行を選んでください。",
+            "No token yet. Choose \u{201c}Add a token\u{201d} and pick your bank.",
+        ),
+        AddToken => ("トークンを追加", "Add a token"),
+        OpenToken => ("トークンを開く", "Open token"),
+        Serial => ("シリアル番号", "Serial number"),
+        Otp => ("ワンタイムパスワード", "One-time password"),
+        TapToCopy => ("タップするとコピーします", "Tap to copy"),
+        Copied => ("ワンタイムパスワードをコピーしました", "One-time password copied"),
+        CopyFailed => ("コピーできませんでした", "Could not copy"),
+        Bank => ("金融機関", "Bank"),
+        PairedOn => ("登録日", "Paired on"),
+        State => ("状態", "State"),
+        StateUnknown => (
+            "銀行に状態を確認できませんでした（通信できません）",
+            "Could not check the state with the bank (no connection)",
+        ),
+        StateChecking => ("銀行に確認中…", "Checking with the bank…"),
+        StateIssued => ("未登録", "Not registered yet"),
+        StateIssuedHelp => (
+            "Webバンキングのログイン画面で「利用開始」（はじめてお使いの場合）または「交換」（機種変更の場合）を選び、このシリアル番号と表示中のワンタイムパスワードを登録してください。",
+            "In web banking, choose 「利用開始」 (start, first token) or 「交換」 (exchange, new phone) on the login screen and register this serial number and the one-time password shown.",
+        ),
+        StateActive => ("利用中", "In use"),
+        StateRevoked => (
+            "利用中止または交換済みです。このトークンでは取引できません。",
+            "Stopped or replaced: this token can no longer be used.",
+        ),
+        StateExpired => (
+            "期限内に登録されなかったため無効です。もう一度トークンを追加してください。",
+            "Not registered in time: this token is void. Please add a token again.",
+        ),
+        ClockFix => (
+            "端末の設定で「日付と時刻を自動設定」をオンにしてください。時刻がずれているとワンタイムパスワードが受け付けられません。",
+            "Turn on \u{201c}Set date and time automatically\u{201d} in the device settings. With a wrong clock the bank refuses the one-time password.",
+        ),
+        Details => ("詳細", "Details"),
+        Back => ("戻る", "Back"),
+        Remove => ("このトークンを削除", "Remove this token"),
+        RemoveWarning => (
+            "機種変更の場合、新しいトークンの「交換」による登録が完了するまで、古いトークンを削除しないでください。削除すると、このトークンのワンタイムパスワードは二度と表示できません。",
+            "When changing phones, do not remove the old token until the new token has been registered with 「交換」. Once removed, this token can never show a one-time password again.",
+        ),
+        RemoveConfirm => ("削除する", "Remove"),
+        Cancel => ("キャンセル", "Cancel"),
+        Removed => ("トークンを削除しました", "Token removed"),
+        PairTitle => ("トークンの追加", "Add a token"),
+        PickBank => ("お取引の金融機関を選んでください", "Choose your bank"),
+        OrLink => (
+            "または、銀行の「ワンタイムパスワード利用開始」画面のリンク（softtoken://pair…）を貼り付けてください",
+            "Or paste the link (softtoken://pair…) from the bank's 「ワンタイムパスワード利用開始」 page",
+        ),
+        LinkPlaceholder => ("softtoken://pair?…", "softtoken://pair?…"),
+        UseLink => ("リンクを使う", "Use link"),
+        QrImage => ("QRコードの画像ファイル", "QR code image file"),
+        QrImagePlaceholder => ("/path/to/qr.png", "/path/to/qr.png"),
+        ReadQr => ("QRコードを読み取る", "Read QR code"),
+        AskPair => (
+            "次の金融機関とトークンを登録します。よろしいですか？",
+            "Pair a token with this bank?",
+        ),
+        PairNow => ("登録する", "Pair"),
+        Pairing => ("銀行と通信中…", "Talking to the bank…"),
+        PairDone => ("トークンを発行しました", "Your token is ready"),
+        PairNextFirst => (
+            "はじめてお使いの場合: Webバンキングのログイン画面で「利用開始」を選び、契約者ID（利用者番号）とログインパスワードを入力して「次へ」、このシリアル番号と表示中のワンタイムパスワードを入力して登録してください。",
+            "First token: on the web-banking login screen choose 「利用開始」, enter your contract ID 「契約者ID（利用者番号）」 and login password, 「次へ」, then enter this serial number and the one-time password shown.",
+        ),
+        PairNextExchange => (
+            "機種変更の場合: ログイン画面で「交換」を選び、古いトークンのワンタイムパスワードを入力した後、「新ソフトウェアトークンに表示されているシリアル番号」とワンタイムパスワードを入力して「登録」してください。登録が完了するまで古いトークンを削除しないでください。",
+            "New phone: choose 「交換」 on the login screen, enter the one-time password of the old token, then the serial number and one-time password of this new token 「新ソフトウェアトークンに表示されているシリアル番号」 and press 「登録」. Keep the old token until this is complete.",
+        ),
+        PairNextDeadline => ("登録の期限", "Register before"),
+        ShowToken => ("トークンを表示", "Show token"),
+        FailNetwork => (
+            "銀行に接続できません。インターネット接続を確認して、もう一度お試しください。",
+            "Cannot reach the bank. Check the internet connection and try again.",
+        ),
+        FailRefused => (
+            "銀行がトークンの発行を受け付けませんでした。しばらくしてからもう一度お試しください。",
+            "The bank refused to issue a token. Please try again later.",
+        ),
+        FailSessionExpired => (
+            "時間がかかりすぎたため、手続きが無効になりました。もう一度お試しください。",
+            "This took too long and the bank cancelled it. Please try again.",
+        ),
+        FailNotTheBank => (
+            "接続先が本物の銀行であることを確認できませんでした。登録を中止しました。",
+            "The server could not prove it is your bank. Pairing was stopped.",
+        ),
+        FailProtocol => (
+            "銀行からの応答を理解できませんでした。アプリを最新版に更新してください。",
+            "The bank's answer could not be understood. Please update the app.",
+        ),
+        FailStore => (
+            "トークンを端末に保存できませんでした。何も削除していません。",
+            "The token could not be saved on this device. Nothing was deleted.",
+        ),
+        FailLink => (
+            "リンクの形式が正しくありません（softtoken://pair?… で始まるリンクが必要です）。",
+            "This is not a valid pairing link (it must start with softtoken://pair?…).",
+        ),
+        FailUnknownBank => (
+            "この金融機関はアプリに登録されていないため、信頼できません。",
+            "This bank is not in the app's bank list, so it is not trusted.",
+        ),
+        FailKeyNotPinned => (
+            "リンクの鍵がこの金融機関のものと一致しないため、信頼できません。",
+            "The link's key is not one this bank is known to use, so it is not trusted.",
+        ),
+        FailUrlMismatch => (
+            "リンクの接続先がこの金融機関の登録済みアドレスと一致しません。",
+            "The link's address is not the bank's known address.",
+        ),
+        FailQr => (
+            "画像からQRコードを読み取れませんでした。",
+            "No QR code could be read from that image.",
+        ),
+        TryAgain => ("もう一度試す", "Try again"),
+        StoreProblemTitle => ("トークンを読み込めません", "Cannot load your tokens"),
+        StoreProblemKeystore => (
+            "端末のキーストア（鍵の保管場所）にアクセスできませんでした。端末のロックを解除してから、もう一度お試しください。",
+            "The device keystore could not be reached. Unlock the device and try again.",
+        ),
+        StoreProblemCorrupted => (
+            "トークンの一覧ファイルが壊れています。ファイルは別の場所に保管しました。",
+            "The token list file is damaged. It was kept aside.",
+        ),
+        StoreProblemNewer => (
+            "トークンの一覧は新しいバージョンのアプリで作成されています。アプリを更新してください。",
+            "The token list was written by a newer app version. Please update the app.",
+        ),
+        StoreProblemMissing => (
+            "このトークンの鍵がキーストアにありません。",
+            "This token's key is missing from the keystore.",
+        ),
+        StoreProblemNothingDeleted => (
+            "何も削除していません。解決しない場合はお取引の金融機関にお問い合わせください。",
+            "Nothing was deleted. If this persists, please contact your bank.",
+        ),
+        Retry => ("再読み込み", "Reload"),
+        NoBanks => ("登録できる金融機関がありません", "No bank available"),
+    };
+    match lang {
+        Lang::Ja => ja,
+        Lang::En => en,
+    }
+}
+
+/// "あと 12 秒" / "12 s left".
+pub fn seconds_left(lang: Lang, secs: u64) -> String {
+    match lang {
+        Lang::Ja => format!("あと {secs} 秒"),
+        Lang::En => format!("{secs} s left"),
+    }
+}
+
+/// The clock warning with the measured difference.
+pub fn clock_off(lang: Lang, diff_secs: i64) -> String {
+    let n = diff_secs.unsigned_abs();
+    match (lang, diff_secs > 0) {
+        (Lang::Ja, true) => format!("この端末の時計が銀行の時刻より {n} 秒進んでいます。"),
+        (Lang::Ja, false) => format!("この端末の時計が銀行の時刻より {n} 秒遅れています。"),
+        (Lang::En, true) => format!("This device's clock is {n} s ahead of the bank's."),
+        (Lang::En, false) => format!("This device's clock is {n} s behind the bank's."),
+    }
+}
+
+/// A date (UTC+9 for Japanese, UTC otherwise) as `2026年11月25日` / `2026-11-25`.
+pub fn date(lang: Lang, unix: u64) -> String {
+    let shift = match lang {
+        Lang::Ja => 9 * 3600,
+        Lang::En => 0,
+    };
+    let (y, m, d) = civil_from_days(((unix + shift) / 86_400) as i64);
+    match lang {
+        Lang::Ja => format!("{y}年{m:02}月{d:02}日"),
+        Lang::En => format!("{y}-{m:02}-{d:02}"),
+    }
+}
+
+/// Date and time as `2026年11月25日 10時35分` / `2026-11-25 01:35 UTC`.
+pub fn date_time(lang: Lang, unix: u64) -> String {
+    let shift = match lang {
+        Lang::Ja => 9 * 3600,
+        Lang::En => 0,
+    };
+    let t = unix + shift;
+    let (h, mi) = ((t % 86_400) / 3600, (t % 3600) / 60);
+    match lang {
+        Lang::Ja => format!("{} {h:02}時{mi:02}分", date(lang, unix)),
+        Lang::En => format!("{} {h:02}:{mi:02} UTC", date(lang, unix)),
+    }
+}
+
+/// Howard Hinnant's days-to-civil algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locale_picks_language() {
+        assert_eq!(Lang::from_locale(Some("ja_JP.UTF-8")), Lang::Ja);
+        assert_eq!(Lang::from_locale(Some("en_US.UTF-8")), Lang::En);
+        assert_eq!(Lang::from_locale(None), Lang::En);
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(date(Lang::En, 1_700_000_000), "2023-11-14");
+        assert_eq!(date(Lang::Ja, 1_700_000_000), "2023年11月15日");
+        assert_eq!(date_time(Lang::En, 1_700_000_000), "2023-11-14 22:13 UTC");
+    }
+
+    #[test]
+    fn every_message_has_both_languages() {
+        for m in [Msg::StateIssuedHelp, Msg::RemoveWarning, Msg::FailNetwork] {
+            assert_ne!(tr(Lang::Ja, m), tr(Lang::En, m));
+        }
+        assert!(tr(Lang::Ja, Msg::StateIssuedHelp).contains("「利用開始」"));
+        assert!(tr(Lang::Ja, Msg::StateIssuedHelp).contains("「交換」"));
+    }
+}

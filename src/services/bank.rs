@@ -1,0 +1,65 @@
+//! The banks' token services as the screens see them (STK1 over HTTP).
+use crate::services::directory::{BankEntry, PinnedKey};
+use softtoken_core::stk1::client::Paired;
+use softtoken_core::stk1::messages::{FinishResponse, TokenState};
+use softtoken_core::Serial;
+use std::future::Future;
+use std::pin::Pin;
+use thiserror::Error;
+
+/// A boxed future (the services are used behind `dyn`).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// Why a call to the token service failed, in the categories the
+/// customer is told about. Texts carry no secret and no code.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// No connection, DNS failure or timeout.
+    #[error("network: {0}")]
+    Network(String),
+    /// The server answered with an STK1 error code.
+    #[error("server refused: {code}")]
+    Refused {
+        /// STK1 error code (e.g. `session_expired`).
+        code: String,
+    },
+    /// `server_confirm` did not verify: not the pinned bank.
+    #[error("server could not prove it is the bank")]
+    NotTheBank,
+    /// The answer broke the protocol (bad JSON, params, version).
+    #[error("protocol: {0}")]
+    Protocol(String),
+}
+
+/// What the token service says about a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BankStatus {
+    /// Life-cycle state.
+    pub state: TokenState,
+    /// Bank time (Unix seconds) when known (from the HTTP `Date` header).
+    pub server_time: Option<u64>,
+}
+
+/// The STK1 client. Contract: `init` returns only after `server_confirm`
+/// verified against the pinned key; nothing is stored by the client.
+pub trait BankClient: Send + Sync {
+    /// `POST /v1/provision/init` and key confirmation.
+    fn init<'a>(
+        &'a self,
+        bank: &'a BankEntry,
+        key: &'a PinnedKey,
+    ) -> BoxFuture<'a, Result<Paired, ClientError>>;
+    /// `POST /v1/provision/finish`.
+    fn finish<'a>(
+        &'a self,
+        url: &'a str,
+        paired: &'a Paired,
+    ) -> BoxFuture<'a, Result<FinishResponse, ClientError>>;
+    /// `GET /v1/tokens/{serial}/status`.
+    fn status<'a>(
+        &'a self,
+        url: &'a str,
+        serial: &'a Serial,
+    ) -> BoxFuture<'a, Result<BankStatus, ClientError>>;
+}

@@ -1,0 +1,103 @@
+//! The real [`BankClient`]: STK1 over HTTP through `softtoken-client`.
+use crate::services::bank::{BankClient, BankStatus, BoxFuture, ClientError};
+use crate::services::directory::{BankEntry, PinnedKey};
+use softtoken_client as client;
+use softtoken_core::stk1::client::Paired;
+use softtoken_core::stk1::messages::{Device, FinishResponse, Platform};
+use softtoken_core::stk1::Stk1Error;
+use softtoken_core::Serial;
+
+/// Talks to the banks' token services over HTTP(S).
+#[derive(Debug, Clone)]
+pub struct HttpBankClient {
+    platform: Platform,
+}
+
+impl HttpBankClient {
+    /// A client announcing `platform` in `init`.
+    pub fn new(platform: Platform) -> Self {
+        HttpBankClient { platform }
+    }
+}
+
+impl Default for HttpBankClient {
+    fn default() -> Self {
+        let platform = if cfg!(target_os = "android") {
+            Platform::Android
+        } else if cfg!(target_os = "ios") {
+            Platform::Ios
+        } else if cfg!(target_os = "macos") {
+            Platform::Macos
+        } else if cfg!(target_os = "windows") {
+            Platform::Windows
+        } else {
+            Platform::Linux
+        };
+        HttpBankClient::new(platform)
+    }
+}
+
+/// Maps the client crate's errors to the app's categories.
+pub fn map_error(e: client::ClientError) -> ClientError {
+    match e {
+        client::ClientError::Network { .. } | client::ClientError::InvalidUrl(_) => {
+            ClientError::Network(e.to_string())
+        }
+        client::ClientError::Refused { code, .. } => ClientError::Refused {
+            code: code.as_str().to_owned(),
+        },
+        client::ClientError::Protocol(Stk1Error::ConfirmFailed)
+        | client::ClientError::Protocol(Stk1Error::NonContributory) => ClientError::NotTheBank,
+        other => ClientError::Protocol(other.to_string()),
+    }
+}
+
+fn connect(url: &str) -> Result<client::BankClient, ClientError> {
+    client::BankClient::new(url).map_err(map_error)
+}
+
+impl BankClient for HttpBankClient {
+    fn init<'a>(
+        &'a self,
+        bank: &'a BankEntry,
+        key: &'a PinnedKey,
+    ) -> BoxFuture<'a, Result<Paired, ClientError>> {
+        Box::pin(async move {
+            let c = connect(&bank.url)?;
+            let device = Device {
+                platform: self.platform,
+                app_version: env!("CARGO_PKG_VERSION").to_owned(),
+            };
+            c.pair(&key.kid, &key.public, device)
+                .await
+                .map_err(map_error)
+        })
+    }
+
+    fn finish<'a>(
+        &'a self,
+        url: &'a str,
+        paired: &'a Paired,
+    ) -> BoxFuture<'a, Result<FinishResponse, ClientError>> {
+        Box::pin(async move {
+            connect(url)?
+                .finish(&paired.finish_request)
+                .await
+                .map_err(map_error)
+        })
+    }
+
+    fn status<'a>(
+        &'a self,
+        url: &'a str,
+        serial: &'a Serial,
+    ) -> BoxFuture<'a, Result<BankStatus, ClientError>> {
+        Box::pin(async move {
+            let s = connect(url)?.status(serial).await.map_err(map_error)?;
+            Ok(BankStatus {
+                state: s.state,
+                server_time: None,
+            })
+        })
+    }
+}

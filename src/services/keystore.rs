@@ -1,0 +1,154 @@
+//! The real [`TokenStore`]: `softtoken-store` (platform keystore +
+//! metadata JSON) for one profile directory.
+use crate::services::store::{StoreError, TokenMeta, TokenStore};
+use softtoken_core::stk1::messages::FinishRequest;
+use softtoken_core::{Params, Secret, Serial};
+use softtoken_store as store;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Maps the store crate's errors to the app's categories (texts kept:
+/// they carry no secret by the store's contract).
+pub fn map_error(e: store::StoreError) -> StoreError {
+    use store::ErrorKind as K;
+    match e.kind() {
+        K::KeystoreUnavailable | K::KeystoreLocked | K::KeystoreFailure | K::SecretUnreadable => {
+            StoreError::Keystore(e.to_string())
+        }
+        K::SecretMissing => StoreError::SecretMissing {
+            serial: e.to_string(),
+        },
+        K::MetadataCorrupt => StoreError::Corrupted {
+            kept: e.to_string(),
+        },
+        K::MetadataTooNew => StoreError::NewerVersion,
+        K::UnknownToken => StoreError::NotFound {
+            serial: e.to_string(),
+        },
+        _ => StoreError::Io(e.to_string()),
+    }
+}
+
+fn to_app(m: &store::TokenMeta) -> TokenMeta {
+    TokenMeta {
+        serial: m.serial.clone(),
+        bank_id: m.bank.id.clone(),
+        bank_name: m.bank.name.clone(),
+        url: m.bank.url.clone(),
+        paired_at: m.paired_at,
+        bind_by: m.bind_by,
+        clock_offset: m.clock_offset.map(|c| c.seconds),
+    }
+}
+
+/// Where a profile lives: the metadata directory and the keystore namespace.
+#[derive(Debug, Clone)]
+pub enum Profile {
+    /// The app's normal profile in the platform data directory.
+    Default(PathBuf),
+    /// The simulator's `--profile DIR` (own namespace derived from DIR).
+    Dir(PathBuf),
+}
+
+/// One profile's token store, opened lazily so that a keystore or file
+/// problem becomes a screen (and "Reload" retries) instead of a crash.
+pub struct ProfileStore {
+    profile: Profile,
+    inner: Mutex<Option<store::TokenStore>>,
+}
+
+impl ProfileStore {
+    /// A store for `profile`; nothing is opened yet.
+    pub fn new(profile: Profile) -> Self {
+        ProfileStore {
+            profile,
+            inner: Mutex::new(None),
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        match &self.profile {
+            Profile::Default(d) | Profile::Dir(d) => d,
+        }
+    }
+
+    fn open(&self) -> Result<store::TokenStore, store::StoreError> {
+        let dir = self.dir();
+        std::fs::create_dir_all(dir).map_err(|e| store::StoreError::Io {
+            action: "create",
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
+        let ns = match &self.profile {
+            Profile::Default(_) => store::Namespace::default_profile(),
+            Profile::Dir(d) => store::Namespace::for_profile_dir(d)?,
+        };
+        let ks = store::Keystore::platform(ns)?;
+        let (s, _recovered) = store::TokenStore::open(dir, ks)?;
+        Ok(s)
+    }
+
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&mut store::TokenStore) -> Result<R, store::StoreError>,
+    ) -> Result<R, StoreError> {
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            *guard = Some(self.open().map_err(map_error)?);
+        }
+        match guard.as_mut() {
+            Some(s) => f(s).map_err(map_error),
+            None => Err(StoreError::Io("store not open".into())),
+        }
+    }
+}
+
+impl TokenStore for ProfileStore {
+    fn list(&self) -> Result<Vec<TokenMeta>, StoreError> {
+        self.with(|s| Ok(s.tokens().map(to_app).collect()))
+    }
+
+    fn secret(&self, serial: &Serial) -> Result<Secret, StoreError> {
+        self.with(|s| s.secret(serial))
+    }
+
+    fn begin_add(
+        &self,
+        meta: &TokenMeta,
+        secret: &Secret,
+        finish: Option<&FinishRequest>,
+    ) -> Result<(), StoreError> {
+        let bank = store::BankRef {
+            id: meta.bank_id.clone(),
+            name: meta.bank_name.clone(),
+            url: meta.url.clone(),
+        };
+        let m = store::TokenMeta::new(meta.serial.clone(), bank, Params::STK1, meta.paired_at);
+        self.with(|s| s.begin_add(m, secret, finish))
+    }
+
+    fn commit_add(&self, serial: &Serial) -> Result<(), StoreError> {
+        self.with(|s| s.commit_add(serial))
+    }
+
+    fn abort_add(&self, serial: &Serial) -> Result<(), StoreError> {
+        self.with(|s| s.abort_add(serial))
+    }
+
+    fn remove(&self, serial: &Serial) -> Result<(), StoreError> {
+        self.with(|s| s.remove(serial))
+    }
+
+    fn record_pairing(
+        &self,
+        serial: &Serial,
+        bind_by: u64,
+        clock_offset: i64,
+        measured_at: u64,
+    ) -> Result<(), StoreError> {
+        self.with(|s| {
+            s.set_bind_by(serial, bind_by)?;
+            s.set_clock_offset(serial, clock_offset, measured_at)
+        })
+    }
+}

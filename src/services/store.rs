@@ -1,0 +1,251 @@
+//! Token storage as the screens see it: metadata (no secrets) plus the
+//! secret in the platform keystore, added in two phases.
+use softtoken_core::stk1::messages::FinishRequest;
+use softtoken_core::{Secret, Serial};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use thiserror::Error;
+
+/// What the app keeps about a token besides its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenMeta {
+    /// Serial shown to the customer.
+    pub serial: Serial,
+    /// Bank id from the directory.
+    pub bank_id: String,
+    /// Bank name at pairing time.
+    pub bank_name: String,
+    /// Token service base URL.
+    pub url: String,
+    /// Pairing time, Unix seconds.
+    pub paired_at: u64,
+    /// Register in web banking before this time (Unix seconds), if known.
+    pub bind_by: Option<u64>,
+    /// Last measured `server_time - device_time` in seconds, if known.
+    pub clock_offset: Option<i64>,
+}
+
+/// Why the store failed. Texts carry no secret.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The platform keystore refused or is unavailable.
+    #[error("keystore: {0}")]
+    Keystore(String),
+    /// The metadata file is damaged; it was kept aside, nothing was deleted.
+    #[error("token list damaged (kept at {kept})")]
+    Corrupted {
+        /// Where the damaged file was kept.
+        kept: String,
+    },
+    /// The metadata file was written by a newer app version.
+    #[error("token list written by a newer app version")]
+    NewerVersion,
+    /// A token's secret is missing from the keystore.
+    #[error("secret of {serial} missing from keystore")]
+    SecretMissing {
+        /// Serial concerned.
+        serial: String,
+    },
+    /// The serial is not in the store.
+    #[error("no token {serial}")]
+    NotFound {
+        /// Serial concerned.
+        serial: String,
+    },
+    /// Any other I/O failure.
+    #[error("storage: {0}")]
+    Io(String),
+}
+
+/// The token store. Contract: a failure at any step leaves neither
+/// metadata without a secret nor a secret without metadata visible in
+/// `list`; nothing is deleted on error.
+pub trait TokenStore: Send + Sync {
+    /// Committed tokens in pairing order.
+    fn list(&self) -> Result<Vec<TokenMeta>, StoreError>;
+    /// The secret of a committed token.
+    fn secret(&self, serial: &Serial) -> Result<Secret, StoreError>;
+    /// Phase 1: saves a pending record and the secret in the keystore;
+    /// `finish` is kept so it can be resent after a crash.
+    fn begin_add(
+        &self,
+        meta: &TokenMeta,
+        secret: &Secret,
+        finish: Option<&FinishRequest>,
+    ) -> Result<(), StoreError>;
+    /// Phase 2: makes a pending token visible.
+    fn commit_add(&self, serial: &Serial) -> Result<(), StoreError>;
+    /// Drops a pending token (bank refused `finish`).
+    fn abort_add(&self, serial: &Serial) -> Result<(), StoreError>;
+    /// Removes a token and its secret.
+    fn remove(&self, serial: &Serial) -> Result<(), StoreError>;
+    /// Records what pairing learned (deadline, clock offset). Metadata only.
+    fn record_pairing(
+        &self,
+        serial: &Serial,
+        bind_by: u64,
+        clock_offset: i64,
+        measured_at: u64,
+    ) -> Result<(), StoreError>;
+}
+
+/// In-memory store for tests, with failure injection.
+#[derive(Default)]
+pub struct MemoryStore {
+    committed: Mutex<Vec<TokenMeta>>,
+    pending: Mutex<Vec<TokenMeta>>,
+    secrets: Mutex<BTreeMap<String, Vec<u8>>>,
+    /// When set, every call fails with this error.
+    pub fail_with: Mutex<Option<StoreError>>,
+}
+
+impl MemoryStore {
+    /// A store holding `tokens` with their secrets.
+    pub fn with_tokens(tokens: Vec<(TokenMeta, Secret)>) -> MemoryStore {
+        let s = MemoryStore::default();
+        for (m, sec) in tokens {
+            s.secrets
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(m.serial.as_str().to_owned(), sec.expose().to_vec());
+            s.committed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(m);
+        }
+        s
+    }
+
+    /// Pending (begun, not committed) serials.
+    pub fn pending(&self) -> Vec<String> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|m| m.serial.as_str().to_owned())
+            .collect()
+    }
+
+    /// Number of secrets held.
+    pub fn secret_count(&self) -> usize {
+        self.secrets.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        match &*self.fail_with.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+}
+
+impl TokenStore for MemoryStore {
+    fn list(&self) -> Result<Vec<TokenMeta>, StoreError> {
+        self.check()?;
+        Ok(self
+            .committed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone())
+    }
+
+    fn secret(&self, serial: &Serial) -> Result<Secret, StoreError> {
+        self.check()?;
+        self.secrets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(serial.as_str())
+            .map(|b| Secret::from_slice(b))
+            .ok_or_else(|| StoreError::SecretMissing {
+                serial: serial.as_str().to_owned(),
+            })
+    }
+
+    fn begin_add(
+        &self,
+        meta: &TokenMeta,
+        secret: &Secret,
+        _finish: Option<&FinishRequest>,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        self.secrets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(meta.serial.as_str().to_owned(), secret.expose().to_vec());
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(meta.clone());
+        Ok(())
+    }
+
+    fn commit_add(&self, serial: &Serial) -> Result<(), StoreError> {
+        self.check()?;
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let pos = pending
+            .iter()
+            .position(|m| &m.serial == serial)
+            .ok_or_else(|| StoreError::NotFound {
+                serial: serial.as_str().to_owned(),
+            })?;
+        let m = pending.remove(pos);
+        self.committed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(m);
+        Ok(())
+    }
+
+    fn abort_add(&self, serial: &Serial) -> Result<(), StoreError> {
+        self.check()?;
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|m| &m.serial != serial);
+        self.secrets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(serial.as_str());
+        Ok(())
+    }
+
+    fn remove(&self, serial: &Serial) -> Result<(), StoreError> {
+        self.check()?;
+        let mut c = self.committed.lock().unwrap_or_else(|p| p.into_inner());
+        let before = c.len();
+        c.retain(|m| &m.serial != serial);
+        if c.len() == before {
+            return Err(StoreError::NotFound {
+                serial: serial.as_str().to_owned(),
+            });
+        }
+        self.secrets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(serial.as_str());
+        Ok(())
+    }
+
+    fn record_pairing(
+        &self,
+        serial: &Serial,
+        bind_by: u64,
+        clock_offset: i64,
+        _measured_at: u64,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        for m in self
+            .committed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter_mut()
+        {
+            if &m.serial == serial {
+                m.bind_by = Some(bind_by);
+                m.clock_offset = Some(clock_offset);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,158 @@
+//! The root component: provides the app context, runs the one-second
+//! ticker and shows the current route.
+use crate::i18n::{tr, Lang, Msg};
+use crate::services::clock::millis_to_next_second;
+use crate::services::{Services, StoreError, TokenMeta};
+use crate::ui::details::DetailsScreen;
+use crate::ui::pair::PairScreen;
+use crate::ui::problem::StoreProblem;
+use crate::ui::token::TokenScreen;
+use crate::ui::tokens::TokensScreen;
+use dioxus::prelude::*;
+use softtoken_core::Serial;
+use std::time::Duration;
+
+/// The app's stylesheet, inlined so a bare binary needs no asset folder.
+pub const CSS: &str = include_str!("../../assets/app.css");
+
+/// Where the app is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// All tokens.
+    List,
+    /// One token's code.
+    Token(Serial),
+    /// One token's details and removal.
+    Details(Serial),
+    /// Adding a token, optionally from a pairing link.
+    Pair {
+        /// A `softtoken://pair` link to start from.
+        link: Option<String>,
+    },
+}
+
+/// How the app starts (root context, from the command line or a test).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartOptions {
+    /// Display language.
+    pub lang: Lang,
+    /// Open the pairing screen with this link.
+    pub pair_link: Option<String>,
+}
+
+/// State shared by all screens (signals, so `Copy`).
+#[derive(Clone, Copy)]
+pub struct AppCtx {
+    /// Current route.
+    pub route: Signal<Route>,
+    /// Display language.
+    pub lang: Signal<Lang>,
+    /// Current time in whole Unix seconds, updated once per second.
+    pub now: Signal<u64>,
+    /// Bumped whenever the token list changes, to reload it.
+    pub tokens_rev: Signal<u64>,
+}
+
+impl AppCtx {
+    /// A message in the current language.
+    pub fn t(&self, msg: Msg) -> &'static str {
+        tr((self.lang)(), msg)
+    }
+}
+
+/// The app context of the current component.
+pub fn use_app() -> AppCtx {
+    use_context::<AppCtx>()
+}
+
+/// The services of the current app.
+pub fn use_services() -> Services {
+    use_context::<Services>()
+}
+
+/// The token list, reloaded when `tokens_rev` changes.
+pub fn use_tokens() -> Memo<Result<Vec<TokenMeta>, StoreError>> {
+    let services = use_services();
+    let ctx = use_app();
+    use_memo(move || {
+        let _ = (ctx.tokens_rev)();
+        services.store.list()
+    })
+}
+
+/// The root component. Needs the root contexts [`Services`] and
+/// [`StartOptions`].
+#[component]
+pub fn App() -> Element {
+    let services = use_services();
+    let start = use_context::<StartOptions>();
+    let clock = services.clock.clone();
+    let start_now = clock.now_unix();
+    let initial = {
+        let start = start.clone();
+        let services = services.clone();
+        move || match start.pair_link {
+            Some(link) => Route::Pair { link: Some(link) },
+            None => match services.store.list() {
+                Ok(list) if list.len() == 1 => Route::Token(list[0].serial.clone()),
+                Ok(list) if list.is_empty() => Route::Pair { link: None },
+                _ => Route::List,
+            },
+        }
+    };
+    let ctx = use_context_provider(|| AppCtx {
+        route: Signal::new(initial()),
+        lang: Signal::new(start.lang),
+        now: Signal::new(start_now),
+        tokens_rev: Signal::new(0),
+    });
+    // One timer: sleep until the next whole second of the app clock, then
+    // publish the new second. Nothing runs between ticks.
+    use_future(move || {
+        let clock = clock.clone();
+        let mut now = ctx.now;
+        async move {
+            loop {
+                let wait = millis_to_next_second(clock.now_millis());
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+                let t = clock.now_unix();
+                if *now.peek() != t {
+                    now.set(t);
+                }
+            }
+        }
+    });
+    let tokens = use_tokens();
+    let lang = (ctx.lang)();
+    let route = (ctx.route)();
+    let body = match (&*tokens.read(), route) {
+        (Err(e), _) => rsx! { StoreProblem { error: e.clone() } },
+        (Ok(_), Route::List) => rsx! { TokensScreen {} },
+        (Ok(_), Route::Token(serial)) => rsx! { TokenScreen { key: "{serial.as_str()}", serial } },
+        (Ok(_), Route::Details(serial)) => {
+            rsx! { DetailsScreen { key: "{serial.as_str()}", serial } }
+        }
+        (Ok(_), Route::Pair { link }) => rsx! { PairScreen { link } },
+    };
+    let mut lang_sig = ctx.lang;
+    rsx! {
+        style { {CSS} }
+        div { class: "app", lang: "{lang.tag()}",
+            header { class: "bar",
+                h1 { {tr(lang, Msg::AppTitle)} }
+                button {
+                    class: "lang",
+                    id: "lang-switch",
+                    lang: "{lang.other().tag()}",
+                    aria_label: "{tr(lang, Msg::SwitchLanguage)}",
+                    onclick: move |_| {
+                        let next = lang_sig.peek().other();
+                        lang_sig.set(next);
+                    },
+                    {tr(lang, Msg::SwitchLanguage)}
+                }
+            }
+            main { {body} }
+        }
+    }
+}

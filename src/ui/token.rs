@@ -1,0 +1,109 @@
+//! The token screen: bank, serial, the current code, its countdown, the
+//! bank's state of the token and the clock warning.
+use crate::i18n::Msg;
+use crate::services::{StoreError, TokenMeta};
+use crate::ui::app::{use_app, use_services, use_tokens, Route};
+use crate::ui::bank_status::{
+    clock_difference, offset_warning, use_bank_status, StatusView, CLOCK_LIMIT_SECS,
+};
+use crate::ui::problem::StoreProblem;
+use crate::ui::widgets::{ClockWarning, CodeDisplay, Countdown, StateLine};
+use dioxus::prelude::*;
+use softtoken_core::{Generator, Serial};
+
+/// A live code for `gen`: recomputed only when the time step changes,
+/// with the countdown derived from the app clock on every tick.
+#[component]
+pub fn LiveCode(gen: ReadSignal<Generator>) -> Element {
+    let ctx = use_app();
+    let params = *gen.peek().params();
+    let now = ctx.now;
+    // `step_at`/`seconds_left` only fail for an invalid period, which
+    // `Generator::new` already refused.
+    let step = use_memo(move || params.step_at(now()).unwrap_or(0));
+    let code = use_memo(move || gen.read().at_step(step()));
+    let left = params.seconds_left(now()).unwrap_or(0);
+    let c = code.read();
+    rsx! {
+        div { class: "live-code",
+            CodeDisplay {
+                plain: c.as_str().to_owned(),
+                grouped: c.grouped(),
+                step: step(),
+            }
+            Countdown { left, period: params.period }
+        }
+    }
+}
+
+/// The token screen for `serial`.
+#[component]
+pub fn TokenScreen(serial: Serial) -> Element {
+    let ctx = use_app();
+    let services = use_services();
+    let tokens = use_tokens();
+    let meta: Option<TokenMeta> = match &*tokens.read() {
+        Ok(list) => list.iter().find(|m| m.serial == serial).cloned(),
+        Err(_) => None,
+    };
+    let gen = use_hook({
+        let serial = serial.clone();
+        move || -> Result<Generator, StoreError> {
+            let secret = services.store.secret(&serial)?;
+            Generator::new(&secret, softtoken_core::Params::STK1)
+                .map_err(|e| StoreError::Io(e.to_string()))
+        }
+    });
+    let status = use_bank_status(meta.clone());
+    let mut route = ctx.route;
+    let Some(meta) = meta else {
+        return rsx! {
+            StoreProblem {
+                error: StoreError::NotFound { serial: serial.as_str().to_owned() },
+            }
+        };
+    };
+    let gen = match gen {
+        Ok(g) => g,
+        Err(e) => return rsx! { StoreProblem { error: e } },
+    };
+    // Prefer a fresh server time from the status call; otherwise the
+    // offset measured at pairing.
+    let diff = match &*status.read() {
+        StatusView::Known(s) if s.server_time.is_some() => {
+            clock_difference((ctx.now)(), s.server_time, CLOCK_LIMIT_SECS)
+        }
+        _ => meta.clock_offset.and_then(offset_warning),
+    };
+    let several = matches!(&*tokens.read(), Ok(l) if l.len() > 1);
+    let details_serial = serial.clone();
+    rsx! {
+        section { class: "token", aria_labelledby: "bank-name",
+            if several {
+                button {
+                    class: "link back",
+                    aria_label: "{ctx.t(Msg::Back)}",
+                    onclick: move |_| route.set(Route::List),
+                    "‹ {ctx.t(Msg::Back)}"
+                }
+            }
+            h2 { class: "bank", id: "bank-name", "{meta.bank_name}" }
+            p { class: "serial-row",
+                span { class: "label", "{ctx.t(Msg::Serial)}" }
+                " "
+                span { class: "serial", id: "serial", "{serial.formatted()}" }
+            }
+            p { class: "label", "{ctx.t(Msg::Otp)}" }
+            LiveCode { gen }
+            StateLine { view: status() }
+            if let Some(d) = diff { ClockWarning { diff: d } }
+            button {
+                class: "secondary",
+                id: "details",
+                aria_label: "{ctx.t(Msg::Details)}",
+                onclick: move |_| route.set(Route::Details(details_serial.clone())),
+                "{ctx.t(Msg::Details)}"
+            }
+        }
+    }
+}
