@@ -393,11 +393,8 @@ async fn session_and_bind_expiry_key_ids_and_confirmations() {
     let (paired, _) = s.init(t).await;
     let mut bad = serde_json::to_value(&paired.finish_request).unwrap();
     let c = bad["client_confirm"].as_str().unwrap().to_string();
-    let flipped = if c.starts_with('A') {
-        format!("B{}", &c[1..])
-    } else {
-        format!("A{}", &c[1..])
-    };
+    let first = if c.starts_with('A') { 'B' } else { 'A' };
+    let flipped = format!("{first}{}", &c[1..]);
     bad["client_confirm"] = json!(flipped);
     let (st, b) = s.post("/v1/provision/finish", &bad, t).await;
     assert_eq!(

@@ -1,0 +1,337 @@
+//! Load generator for `POST /v1/bank/verify` (a benchmark, not a test;
+//! driven by `bench/bank/run.sh`).
+//!
+//! It pairs and binds `--tokens` tokens through the real API, then, for
+//! each concurrency in `--concurrency`, runs that many workers for
+//! `--seconds`. Each worker owns its tokens and its own keep-alive HTTP/1.1
+//! connection (a minimal hand-written client, so that the generator costs
+//! as little CPU as possible on the shared cores) and sends only *valid,
+//! fresh* codes: with the server's `--test-clock`, every request carries
+//! `X-Test-Time` 30 s after the previous one of that token, so every
+//! verification is an accepted code and a durable write (last_step,
+//! compare-and-set, audit event). Any answer other than 200 is counted as
+//! an error and reported.
+//!
+//! Output: one Markdown table row per concurrency.
+//!
+//! ```text
+//! loadgen --url http://127.0.0.1:8700 --data DIR [--tokens 256]
+//!         [--concurrency 1,16,64,128] [--seconds 5] [--label TEXT]
+//! ```
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand_core::OsRng;
+use serde_json::{json, Value};
+use softtoken_bank::keys::DataDir;
+use softtoken_core::stk1::client::ClientHandshake;
+use softtoken_core::stk1::messages::{Device, InitResponse, Platform};
+use softtoken_core::{Generator, Params};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+struct Args {
+    url: String,
+    data: std::path::PathBuf,
+    tokens: usize,
+    concurrency: Vec<usize>,
+    seconds: u64,
+    label: String,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        url: String::new(),
+        data: Default::default(),
+        tokens: 256,
+        concurrency: vec![1, 16, 64, 128],
+        seconds: 5,
+        label: String::new(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut val = || it.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--url" => a.url = val()?,
+            "--data" => a.data = val()?.into(),
+            "--tokens" => a.tokens = val()?.parse().map_err(|_| "--tokens")?,
+            "--seconds" => a.seconds = val()?.parse().map_err(|_| "--seconds")?,
+            "--label" => a.label = val()?,
+            "--concurrency" => {
+                a.concurrency = val()?
+                    .split(',')
+                    .map(|s| s.trim().parse::<usize>())
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| "--concurrency")?
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    if a.url.is_empty() || a.data.as_os_str().is_empty() {
+        return Err("--url and --data are required".into());
+    }
+    Ok(a)
+}
+
+struct Tok {
+    customer: String,
+    gen: Generator,
+    /// Next Unix time to use (advances 30 s per verification).
+    next_time: u64,
+}
+
+async fn setup(a: &Args, http: &reqwest::Client, base: u64) -> Result<Vec<Tok>, String> {
+    let dir = DataDir::open_existing(&a.data).map_err(|e| e.to_string())?;
+    let kid = dir.server_key.id().to_string();
+    let server_pub = dir.server_key.public_bytes();
+    let api_key = dir.api_key.to_string();
+    let mut out = Vec::with_capacity(a.tokens);
+    for i in 0..a.tokens {
+        let device = Device {
+            platform: Platform::Test,
+            app_version: "loadgen".into(),
+        };
+        let (hs, init) = ClientHandshake::start(&mut OsRng, &kid, &server_pub, device);
+        let post = |path: &str, body: Value, auth: bool| {
+            let mut r = http
+                .post(format!("{}{path}", a.url))
+                .header("x-test-time", base.to_string())
+                .json(&body);
+            if auth {
+                r = r.bearer_auth(&api_key);
+            }
+            r.send()
+        };
+        let resp = post("/v1/provision/init", json!(init), false)
+            .await
+            .map_err(|e| e.to_string())?;
+        let resp: InitResponse = resp.json().await.map_err(|e| e.to_string())?;
+        let paired = hs.finish(&resp).map_err(|e| e.to_string())?;
+        let r = post("/v1/provision/finish", json!(paired.finish_request), false)
+            .await
+            .map_err(|e| e.to_string())?;
+        if !r.status().is_success() {
+            return Err(format!("finish: {}", r.status()));
+        }
+        let gen = Generator::new(&paired.secret, Params::STK1).map_err(|e| e.to_string())?;
+        let customer = format!("bench-{i}-{}", resp.session_id);
+        let code = gen.totp(base).map_err(|e| e.to_string())?;
+        let r = post(
+            "/v1/bank/bind",
+            json!({"v":1,"customer_id":customer,"serial":paired.serial.as_str(),"otp":code.as_str()}),
+            true,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        if !r.status().is_success() {
+            return Err(format!("bind: {}", r.status()));
+        }
+        out.push(Tok {
+            customer,
+            gen,
+            next_time: base + 30,
+        });
+    }
+    Ok(out)
+}
+
+/// One keep-alive HTTP/1.1 connection.
+struct Conn {
+    reader: BufReader<TcpStream>,
+    host: String,
+    auth: String,
+    buf: Vec<u8>,
+    line: String,
+}
+
+impl Conn {
+    async fn open(addr: &str, api_key: &str) -> std::io::Result<Conn> {
+        let s = TcpStream::connect(addr).await?;
+        s.set_nodelay(true)?;
+        Ok(Conn {
+            reader: BufReader::new(s),
+            host: addr.to_string(),
+            auth: format!("Bearer {api_key}"),
+            buf: Vec::with_capacity(512),
+            line: String::new(),
+        })
+    }
+
+    /// Sends a verify and returns the HTTP status.
+    async fn verify(&mut self, customer: &str, otp: &str, time: u64) -> std::io::Result<u16> {
+        let body =
+            format!(r#"{{"v":1,"customer_id":"{customer}","otp":"{otp}","purpose":"transfer"}}"#);
+        self.buf.clear();
+        use std::io::Write;
+        write!(
+            self.buf,
+            "POST /v1/bank/verify HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nContent-Type: application/json\r\nX-Test-Time: {time}\r\nContent-Length: {}\r\n\r\n{body}",
+            self.host,
+            self.auth,
+            body.len()
+        )?;
+        self.reader.get_mut().write_all(&self.buf).await?;
+        // Status line, headers, body.
+        self.line.clear();
+        self.reader.read_line(&mut self.line).await?;
+        let status: u16 = self
+            .line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| std::io::Error::other("bad status line"))?;
+        let mut len = 0usize;
+        loop {
+            self.line.clear();
+            if self.reader.read_line(&mut self.line).await? == 0 {
+                return Err(std::io::Error::other("connection closed"));
+            }
+            let l = self.line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = l.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0u8; len];
+        self.reader.read_exact(&mut body).await?;
+        Ok(status)
+    }
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    f64::from(sorted[idx]) / 1000.0
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let a = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            std::process::exit(2);
+        }
+    };
+    let max_c = a.concurrency.iter().copied().max().unwrap_or(1);
+    if a.tokens < max_c {
+        eprintln!("loadgen: --tokens must be at least the largest concurrency");
+        std::process::exit(2);
+    }
+    let http = reqwest::Client::new();
+    let base = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+        / 30)
+        * 30;
+    let setup_start = Instant::now();
+    let tokens = match setup(&a, &http, base).await {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("loadgen: setup failed: {e}");
+            std::process::exit(1);
+        }
+    };
+    eprintln!(
+        "loadgen: {} tokens paired and bound in {:.1} s",
+        tokens.len(),
+        setup_start.elapsed().as_secs_f64()
+    );
+    let api_key = match DataDir::open_existing(&a.data) {
+        Ok(d) => d.api_key.to_string(),
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            std::process::exit(1);
+        }
+    };
+    let addr = a
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    // Tokens shared out to workers; each worker owns tokens i, i+c, i+2c…
+    let mut tokens: Vec<Option<Tok>> = tokens.into_iter().map(Some).collect();
+    println!("| label | concurrency | verifications | errors | verifications/s | p50 ms | p99 ms | p99.9 ms |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for &c in &a.concurrency {
+        let deadline = Instant::now() + Duration::from_secs(a.seconds);
+        let errors = Arc::new(AtomicU64::new(0));
+        let mut handles = Vec::new();
+        for w in 0..c {
+            let mine: Vec<(usize, Tok)> = (w..tokens.len())
+                .step_by(c)
+                .filter_map(|i| tokens[i].take().map(|t| (i, t)))
+                .collect();
+            let addr = addr.clone();
+            let key = api_key.clone();
+            let errors = errors.clone();
+            handles.push(tokio::spawn(async move {
+                let mut lat: Vec<u32> = Vec::with_capacity(100_000);
+                let mut mine = mine;
+                let mut conn = match Conn::open(&addr, &key).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        eprintln!("loadgen: connect: {e}");
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        return (mine, lat);
+                    }
+                };
+                let mut k = 0usize;
+                while Instant::now() < deadline {
+                    let n = mine.len();
+                    let (_, tok) = &mut mine[k % n];
+                    k += 1;
+                    let t = tok.next_time;
+                    tok.next_time += 30;
+                    let code = tok.gen.at_step(t / 30);
+                    let start = Instant::now();
+                    match conn.verify(&tok.customer, code.as_str(), t).await {
+                        Ok(200) => {
+                            lat.push(start.elapsed().as_micros().min(u32::MAX as u128) as u32)
+                        }
+                        Ok(_) => {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => {
+                            eprintln!("loadgen: {e}");
+                            errors.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                    }
+                }
+                (mine, lat)
+            }));
+        }
+        let started = Instant::now();
+        let mut all: Vec<u32> = Vec::new();
+        for h in handles {
+            if let Ok((mine, lat)) = h.await {
+                for (i, t) in mine {
+                    tokens[i] = Some(t);
+                }
+                all.extend(lat);
+            }
+        }
+        let secs = started.elapsed().as_secs_f64();
+        all.sort_unstable();
+        println!(
+            "| {} | {c} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} |",
+            a.label,
+            all.len(),
+            errors.load(Ordering::Relaxed),
+            all.len() as f64 / secs,
+            percentile(&all, 0.50),
+            percentile(&all, 0.99),
+            percentile(&all, 0.999),
+        );
+    }
+}
