@@ -102,6 +102,6 @@ secret-tool clear service softtoken-ci-probe username probe
 "$@" -- --ignored --skip no_secret_service --skip locked_keyring --test-threads=1
 INNER
 # shellcheck disable=SC2046
-expect_passed 4 env -u DISPLAY -u WAYLAND_DISPLAY $(private_home unlocked) timeout 600 \
+expect_passed 5 env -u DISPLAY -u WAYLAND_DISPLAY $(private_home unlocked) timeout 600 \
   dbus-run-session -- bash "$SANDBOX/inner.sh" "${TEST[@]}"
 echo "-- 10-keystore: ok"

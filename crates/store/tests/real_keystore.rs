@@ -195,3 +195,49 @@ fn locked_keyring_refuses_and_leaves_nothing() {
     assert!(again.entries().is_empty());
     assert!(recovered.is_empty(), "{recovered:?}");
 }
+
+/// The app (Dioxus desktop) runs tokio. The Secret Service store must work
+/// when called from a blocking thread of a tokio runtime (the app's
+/// pattern), from a current-thread runtime, and even directly inside an
+/// async task (blocking it, but never panicking with "cannot start a
+/// runtime from within a runtime").
+#[test]
+#[ignore = "needs a real Secret Service: run scripts/test.d/10-keystore.sh"]
+fn works_inside_the_apps_tokio_runtime() {
+    let ns = unique("tokio");
+    let serial = random_serial();
+    let secret = random_secret();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (ns2, serial2, secret2) = (ns.clone(), serial.clone(), secret.clone());
+    rt.block_on(async move {
+        tokio::task::spawn_blocking(move || {
+            let keystore = platform(ns2);
+            keystore.put(&serial2, &secret2).unwrap();
+            assert_eq!(keystore.get(&serial2).unwrap(), Some(secret2));
+        })
+        .await
+        .unwrap();
+    });
+    let (ns3, serial3, secret3) = (ns.clone(), serial.clone(), secret.clone());
+    rt.block_on(async move {
+        tokio::spawn(async move {
+            let keystore = platform(ns3);
+            assert_eq!(keystore.get(&serial3).unwrap(), Some(secret3));
+        })
+        .await
+        .unwrap();
+    });
+    let current = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    current.block_on(async {
+        let keystore = platform(ns.clone());
+        assert!(keystore.delete(&serial).unwrap());
+        assert_eq!(keystore.get(&serial).unwrap(), None);
+    });
+}
