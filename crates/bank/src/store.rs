@@ -110,6 +110,9 @@ pub enum StoreError {
         /// The cause.
         source: rusqlite::Error,
     },
+    /// The writer thread could not be started.
+    #[error("cannot start the token-store writer thread: {0}")]
+    Thread(std::io::Error),
     /// The database was written by a newer schema.
     #[error("token-service database {path}: schema version {found} is newer than this server ({supported})")]
     Schema {
@@ -336,10 +339,7 @@ impl Store {
         std::thread::Builder::new()
             .name("token-store-writer".into())
             .spawn(move || writer(conn, cfg, sealer, rx))
-            .map_err(|e| StoreError::Open {
-                path: PathBuf::new(),
-                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
-            })?;
+            .map_err(StoreError::Thread)?;
         Ok(Store { tx })
     }
 
