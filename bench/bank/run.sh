@@ -29,9 +29,19 @@ run() { # label group sync
   local url; url="$(sed -n 's/^listening on //p' "$dir/out" | head -1)"
   [ -n "$url" ] || { echo "server did not start:"; cat "$dir/err"; exit 1; }
   "$GEN" --url "$url" --data "$dir" --tokens 256 --concurrency "$CONCURRENCY" \
-      --seconds "$SECONDS_PER_LEVEL" --label "$label" | { [ "$label" = gc-on-full ] && cat || tail -n +3; }
+      --seconds "$SECONDS_PER_LEVEL" --label "$label" >"$dir/table"
+  # Server CPU time (user+sys, clock ticks) over the whole run, setup included:
+  # on a shared machine this tells the cost per verification even when other
+  # processes take cores away.
+  local ticks hz total
+  ticks="$(awk '{print $14+$15}' "/proc/$PID/stat")"; hz="$(getconf CLK_TCK)"
+  if [ "$label" = gc-on-full ]; then cat "$dir/table"; else tail -n +3 "$dir/table"; fi
+  total="$(awk -F'|' 'NR>2 {s+=$4} END {print s+0}' "$dir/table")"
+  awk -v t="$ticks" -v hz="$hz" -v n="$total" -v l="$label" \
+      'BEGIN { if (n > 0) printf "%s: server CPU %.1f s for %d verifications = %.0f us each\n", l, t/hz, n, 1e6*t/hz/n }' >>"$WORK/cpu"
   kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
 }
 run gc-on-full on full
 run gc-off-full off full
 run gc-on-normal on normal
+echo; cat "$WORK/cpu"; echo "load average: $(cut -d" " -f1-3 /proc/loadavg)"
