@@ -19,5 +19,19 @@ fn main() {
 
 #[component]
 fn App() -> Element {
-    rsx! { main { "empty" } }
+    rsx! {
+        main {
+            onmounted: move |_| {
+                // Same marker as the app's first code (bench/app/).
+                if std::env::var_os("SOFTTOKEN_BENCH_MARK").is_some() {
+                    let ms = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_millis())
+                        .unwrap_or(0);
+                    eprintln!("first-code-visible {ms}");
+                }
+            },
+            "empty"
+        }
+    }
 }

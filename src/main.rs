@@ -106,7 +106,7 @@ fn main() {
         use dioxus::desktop::{Config, LogicalSize, WindowBuilder};
         let title = match &opts.profile {
             Some(d) => format!(
-                "softtoken — {}",
+                "softtoken: {}",
                 d.file_name()
                     .map(|n| n.to_string_lossy())
                     .unwrap_or_default()

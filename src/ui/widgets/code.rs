@@ -34,6 +34,7 @@ pub fn CodeDisplay(plain: String, grouped: String, step: u64) -> Element {
             id: "otp-code",
             aria_label: "{label}",
             aria_describedby: "copy-hint",
+            onmounted: move |_| crate::bench::mark("first-code-visible"),
             onclick: move |_| {
                 let ok = services.clipboard.copy(&plain);
                 copied.set(Some((step, ok)));
