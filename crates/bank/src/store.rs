@@ -284,13 +284,11 @@ CREATE TABLE IF NOT EXISTS events(
 );
 ";
 
-fn open(cfg: &StoreConfig) -> Result<Connection, StoreError> {
-    let err = |source| StoreError::Open {
-        path: cfg.path.clone(),
-        source,
-    };
-    // SQLite creates the -wal and -shm files with the mode of the database
-    // file: create it 0600 first, and tighten files of older versions.
+/// Creates the SQLite file `path` with mode 0600 if absent and tightens an
+/// existing one and its `-wal`/`-shm` files to 0600. SQLite gives the WAL
+/// files the mode of the database file, so creating it first is enough for
+/// new files. Errors are ignored here: opening the database reports them.
+pub(crate) fn restrict_db_files(path: &std::path::Path) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -299,13 +297,23 @@ fn open(cfg: &StoreConfig) -> Result<Connection, StoreError> {
             .create(true)
             .truncate(false)
             .mode(0o600)
-            .open(&cfg.path);
+            .open(path);
         for suffix in ["", "-wal", "-shm"] {
-            let mut p = cfg.path.clone().into_os_string();
+            let mut p = path.to_path_buf().into_os_string();
             p.push(suffix);
             let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
         }
     }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+fn open(cfg: &StoreConfig) -> Result<Connection, StoreError> {
+    let err = |source| StoreError::Open {
+        path: cfg.path.clone(),
+        source,
+    };
+    restrict_db_files(&cfg.path);
     let conn = Connection::open(&cfg.path).map_err(err)?;
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(err)?;

@@ -168,7 +168,8 @@ async fn database_files_hold_no_secret_in_clear() {
                     "after kill: {what} found in {name}"
                 );
             }
-            if name.starts_with("token-service.sqlite") {
+            // Token database and web banking's (password hashes, sessions).
+            if name.starts_with("token-service.sqlite") || name.starts_with("web.sqlite") {
                 let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
                 assert_eq!(mode & 0o077, 0, "{name} mode {mode:o}");
             }

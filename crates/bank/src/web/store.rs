@@ -306,6 +306,8 @@ CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions(expires);
 impl Store {
     /// Opens (creating if absent) `web.sqlite` in `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        // Password hashes and sessions: owner-only, like the token database.
+        crate::store::restrict_db_files(&dir.join(FILE));
         let conn = Connection::open(dir.join(FILE))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
