@@ -24,7 +24,9 @@ done
 
 LOCKED=()
 [ "${CI:-}" = "true" ] && LOCKED=(--locked)
-TEST=(cargo test -p softtoken-store --test real_keystore "${LOCKED[@]}")
+# --workspace: the same feature resolution as scripts/test's workspace run,
+# so its build is reused.
+TEST=(cargo test --workspace --test real_keystore "${LOCKED[@]}")
 # Build outside the sessions so that only the tests run inside them.
 "${TEST[@]}" --no-run
 

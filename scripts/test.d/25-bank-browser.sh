@@ -16,8 +16,11 @@ command -v node >/dev/null || fail "node is not installed (scripts/setup)"
 
 LOCKED=()
 [ -f Cargo.lock ] && [ "${CI:-}" = "true" ] && LOCKED=(--locked)
-echo "-- cargo build -p softtoken-bank"
-cargo build -p softtoken-bank "${LOCKED[@]}" || fail "cargo build -p softtoken-bank"
+# Same package selection as scripts/test's `cargo test --workspace`, so the
+# binary that run built is reused instead of rebuilding dependencies with
+# another feature set.
+echo "-- cargo test --workspace --no-run (builds target/debug/softtoken-bank)"
+cargo test --workspace --no-run -q "${LOCKED[@]}" || fail "cargo build of softtoken-bank"
 [ -x "$CARGO_TARGET_DIR/debug/softtoken-bank" ] || fail "no binary at $CARGO_TARGET_DIR/debug/softtoken-bank"
 
 cd tests/browser
