@@ -138,32 +138,54 @@ impl Params {
 /// Codes are as sensitive as a password for their 30 seconds, so `Debug`
 /// is redacted and `==` is constant-time. Use [`Code::as_str`] to type it
 /// and [`Code::grouped`] to show it (`123 456`).
+///
+/// The digits live inline (no heap allocation), so generating a code costs
+/// the two compressions and little else.
 #[derive(Clone, Zeroize)]
 #[zeroize(drop)]
-pub struct Code(String);
+pub struct Code {
+    digits: [u8; 8],
+    len: u8,
+}
 
 impl Code {
+    /// `value` as exactly `digits` (6..=8) ASCII digits, zero-padded.
+    fn from_value(mut value: u32, digits: u32) -> Code {
+        let mut out = [b'0'; 8];
+        let len = digits.min(8) as usize;
+        for d in out[..len].iter_mut().rev() {
+            *d = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+        Code {
+            digits: out,
+            len: len as u8,
+        }
+    }
+
     /// The digits without spaces, e.g. for the clipboard.
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Only ASCII digits are ever stored.
+        core::str::from_utf8(&self.digits[..usize::from(self.len)]).unwrap_or("")
     }
 
     /// Display grouping: `123 456` (6), `123 4567` (7), `1234 5678` (8).
     pub fn grouped(&self) -> String {
-        let split = self.0.len() / 2;
-        format!("{} {}", &self.0[..split], &self.0[split..])
+        let s = self.as_str();
+        let split = s.len() / 2;
+        format!("{} {}", &s[..split], &s[split..])
     }
 
     /// Parses typed input: ASCII digits with optional spaces; full-width
     /// digits (０-９, common on Japanese keyboards) are accepted. Returns
     /// `None` unless exactly `digits` digits remain.
     pub fn parse(text: &str, digits: u32) -> Option<Code> {
-        parse_value(text, digits).map(|v| Code(format!("{v:0width$}", width = digits as usize)))
+        parse_value(text, digits).map(|v| Code::from_value(v, digits))
     }
 
     /// The code as an integer below 10^digits.
     fn value(&self) -> u32 {
-        self.0
+        self.as_str()
             .bytes()
             .fold(0u32, |acc, b| acc * 10 + u32::from(b - b'0'))
     }
@@ -171,13 +193,16 @@ impl Code {
     /// Constant-time comparison with typed text (no early exit on the first
     /// differing digit). Text of another length is simply unequal.
     pub fn matches(&self, other: &Code) -> bool {
-        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+        self.as_str()
+            .as_bytes()
+            .ct_eq(other.as_str().as_bytes())
+            .into()
     }
 }
 
 impl fmt::Debug for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Code([redacted; {} digits])", self.0.len())
+        write!(f, "Code([redacted; {} digits])", self.len)
     }
 }
 
@@ -282,11 +307,7 @@ impl Generator {
 
     /// RFC 4226 HOTP code for a counter.
     pub fn hotp(&self, counter: u64) -> Code {
-        Code(format!(
-            "{:0width$}",
-            self.hotp_value(counter),
-            width = self.params.digits as usize
-        ))
+        Code::from_value(self.hotp_value(counter), self.params.digits)
     }
 
     /// RFC 6238 code for a time step.
@@ -403,9 +424,9 @@ mod tests {
 
     #[test]
     fn grouping() {
-        assert_eq!(Code("123456".into()).grouped(), "123 456");
-        assert_eq!(Code("1234567".into()).grouped(), "123 4567");
-        assert_eq!(Code("12345678".into()).grouped(), "1234 5678");
+        assert_eq!(Code::parse("123456", 6).unwrap().grouped(), "123 456");
+        assert_eq!(Code::parse("1234567", 7).unwrap().grouped(), "123 4567");
+        assert_eq!(Code::parse("12345678", 8).unwrap().grouped(), "1234 5678");
     }
 
     #[test]
@@ -419,7 +440,7 @@ mod tests {
 
     #[test]
     fn code_debug_is_redacted() {
-        let shown = format!("{:?}", Code("987654".into()));
+        let shown = format!("{:?}", Code::parse("987654", 6).unwrap());
         assert!(!shown.contains("987654"));
     }
 
