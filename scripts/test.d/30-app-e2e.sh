@@ -21,7 +21,9 @@ if [ -z "${APP_E2E_INNER:-}" ]; then
     command -v "$tool" >/dev/null || { echo "30-app-e2e: missing $tool (scripts/setup)"; exit 1; }
   done
   echo "30-app-e2e: building the app and the bank"
-  cargo build --locked -q -p softtoken --bin softtoken -p softtoken-bank --bin softtoken-bank
+  # Same package selection as scripts/test's `cargo test --workspace`, which
+  # builds both binaries (target/debug) for the integration tests: reused.
+  cargo test --workspace --no-run --locked -q
   WORK="$(mktemp -d /tmp/softtoken-app-e2e.XXXXXX)"
   export APP_E2E_INNER=1 WORK ROOT
   export TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
