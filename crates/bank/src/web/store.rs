@@ -564,7 +564,11 @@ impl Store {
              ON CONFLICT(id_hash) DO UPDATE SET data = excluded.data, expires = excluded.expires",
             params![id_hash, data, expires],
         )?;
-        if self.saves.fetch_add(1, Ordering::Relaxed).is_multiple_of(PURGE_EVERY) {
+        if self
+            .saves
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(PURGE_EVERY)
+        {
             conn.execute(
                 "DELETE FROM sessions WHERE expires <= ?1",
                 [super::clock::system_now()],
