@@ -60,119 +60,62 @@ fn final_block<const B: usize, const L: usize>(msg: &[u8]) -> [u8; B] {
     block
 }
 
-/// HMAC-SHA-1 with precomputed states.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub(crate) struct HmacSha1 {
-    inner: [u32; 5],
-    outer: [u32; 5],
+/// Defines one HMAC type over a RustCrypto compression function:
+/// `$block` bytes per block, `$word` state words of which `$n` make the
+/// digest, `$len` bytes of length field.
+macro_rules! keyed_hmac {
+    ($(#[$doc:meta])* $name:ident, $word:ty, $n:literal, $block:literal, $len:literal,
+     $iv:expr, $hash:ty, $compress:path) => {
+        $(#[$doc])*
+        #[derive(Clone, Zeroize, ZeroizeOnDrop)]
+        pub(crate) struct $name {
+            inner: [$word; $n],
+            outer: [$word; $n],
+        }
+
+        impl $name {
+            pub(crate) fn new(key: &[u8]) -> Self {
+                let (mut ipad, mut opad) = pads::<$block>(key, |k| <$hash>::digest(k).to_vec());
+                let (mut inner, mut outer) = ($iv, $iv);
+                $compress(&mut inner, &[GenericArray::from(ipad)]);
+                $compress(&mut outer, &[GenericArray::from(opad)]);
+                ipad.zeroize();
+                opad.zeroize();
+                $name { inner, outer }
+            }
+
+            /// HMAC of an 8-byte message (the HOTP counter): two compressions.
+            pub(crate) fn mac8(&self, msg: &[u8; 8]) -> [u8; $n * size_of::<$word>()] {
+                const W: usize = size_of::<$word>();
+                let mut digest = [0u8; $n * W];
+                let mut state = self.inner;
+                $compress(&mut state, &[GenericArray::from(final_block::<$block, $len>(msg))]);
+                for (d, w) in digest.chunks_exact_mut(W).zip(state) {
+                    d.copy_from_slice(&w.to_be_bytes());
+                }
+                let mut state = self.outer;
+                $compress(&mut state, &[GenericArray::from(final_block::<$block, $len>(&digest))]);
+                for (d, w) in digest.chunks_exact_mut(W).zip(state) {
+                    d.copy_from_slice(&w.to_be_bytes());
+                }
+                digest
+            }
+        }
+    };
 }
 
-impl HmacSha1 {
-    pub(crate) fn new(key: &[u8]) -> Self {
-        let (mut ipad, mut opad) = pads::<64>(key, |k| sha1::Sha1::digest(k).to_vec());
-        let (mut inner, mut outer) = (SHA1_IV, SHA1_IV);
-        sha1::compress(&mut inner, &[GenericArray::from(ipad)]);
-        sha1::compress(&mut outer, &[GenericArray::from(opad)]);
-        ipad.zeroize();
-        opad.zeroize();
-        HmacSha1 { inner, outer }
-    }
-
-    pub(crate) fn mac8(&self, msg: &[u8; 8]) -> [u8; 20] {
-        let mut state = self.inner;
-        sha1::compress(&mut state, &[GenericArray::from(final_block::<64, 8>(msg))]);
-        let mut digest = [0u8; 20];
-        for (d, w) in digest.chunks_exact_mut(4).zip(state) {
-            d.copy_from_slice(&w.to_be_bytes());
-        }
-        let mut state = self.outer;
-        sha1::compress(
-            &mut state,
-            &[GenericArray::from(final_block::<64, 8>(&digest))],
-        );
-        for (d, w) in digest.chunks_exact_mut(4).zip(state) {
-            d.copy_from_slice(&w.to_be_bytes());
-        }
-        digest
-    }
-}
-
-/// HMAC-SHA-256 with precomputed states.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub(crate) struct HmacSha256 {
-    inner: [u32; 8],
-    outer: [u32; 8],
-}
-
-impl HmacSha256 {
-    pub(crate) fn new(key: &[u8]) -> Self {
-        let (mut ipad, mut opad) = pads::<64>(key, |k| sha2::Sha256::digest(k).to_vec());
-        let (mut inner, mut outer) = (SHA256_IV, SHA256_IV);
-        sha2::compress256(&mut inner, &[GenericArray::from(ipad)]);
-        sha2::compress256(&mut outer, &[GenericArray::from(opad)]);
-        ipad.zeroize();
-        opad.zeroize();
-        HmacSha256 { inner, outer }
-    }
-
-    pub(crate) fn mac8(&self, msg: &[u8; 8]) -> [u8; 32] {
-        let mut state = self.inner;
-        sha2::compress256(&mut state, &[GenericArray::from(final_block::<64, 8>(msg))]);
-        let mut digest = [0u8; 32];
-        for (d, w) in digest.chunks_exact_mut(4).zip(state) {
-            d.copy_from_slice(&w.to_be_bytes());
-        }
-        let mut state = self.outer;
-        sha2::compress256(
-            &mut state,
-            &[GenericArray::from(final_block::<64, 8>(&digest))],
-        );
-        for (d, w) in digest.chunks_exact_mut(4).zip(state) {
-            d.copy_from_slice(&w.to_be_bytes());
-        }
-        digest
-    }
-}
-
-/// HMAC-SHA-512 with precomputed states.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub(crate) struct HmacSha512 {
-    inner: [u64; 8],
-    outer: [u64; 8],
-}
-
-impl HmacSha512 {
-    pub(crate) fn new(key: &[u8]) -> Self {
-        let (mut ipad, mut opad) = pads::<128>(key, |k| sha2::Sha512::digest(k).to_vec());
-        let (mut inner, mut outer) = (SHA512_IV, SHA512_IV);
-        sha2::compress512(&mut inner, &[GenericArray::from(ipad)]);
-        sha2::compress512(&mut outer, &[GenericArray::from(opad)]);
-        ipad.zeroize();
-        opad.zeroize();
-        HmacSha512 { inner, outer }
-    }
-
-    pub(crate) fn mac8(&self, msg: &[u8; 8]) -> [u8; 64] {
-        let mut state = self.inner;
-        sha2::compress512(
-            &mut state,
-            &[GenericArray::from(final_block::<128, 16>(msg))],
-        );
-        let mut digest = [0u8; 64];
-        for (d, w) in digest.chunks_exact_mut(8).zip(state) {
-            d.copy_from_slice(&w.to_be_bytes());
-        }
-        let mut state = self.outer;
-        sha2::compress512(
-            &mut state,
-            &[GenericArray::from(final_block::<128, 16>(&digest))],
-        );
-        for (d, w) in digest.chunks_exact_mut(8).zip(state) {
-            d.copy_from_slice(&w.to_be_bytes());
-        }
-        digest
-    }
-}
+keyed_hmac!(
+    /// HMAC-SHA-1 with precomputed states.
+    HmacSha1, u32, 5, 64, 8, SHA1_IV, sha1::Sha1, sha1::compress
+);
+keyed_hmac!(
+    /// HMAC-SHA-256 with precomputed states.
+    HmacSha256, u32, 8, 64, 8, SHA256_IV, sha2::Sha256, sha2::compress256
+);
+keyed_hmac!(
+    /// HMAC-SHA-512 with precomputed states.
+    HmacSha512, u64, 8, 128, 16, SHA512_IV, sha2::Sha512, sha2::compress512
+);
 
 #[cfg(test)]
 mod tests {
