@@ -85,16 +85,26 @@ macro_rules! keyed_hmac {
             }
 
             /// HMAC of an 8-byte message (the HOTP counter): two compressions.
+            /// Each padded block is built once, in place, in the array the
+            /// compression function reads (no intermediate digest copy).
             pub(crate) fn mac8(&self, msg: &[u8; 8]) -> [u8; $n * size_of::<$word>()] {
                 const W: usize = size_of::<$word>();
-                let mut digest = [0u8; $n * W];
+                const D: usize = $n * W;
+                let mut block = GenericArray::from(final_block::<$block, $len>(msg));
                 let mut state = self.inner;
-                $compress(&mut state, &[GenericArray::from(final_block::<$block, $len>(msg))]);
-                for (d, w) in digest.chunks_exact_mut(W).zip(state) {
+                $compress(&mut state, core::slice::from_ref(&block));
+                // The outer block: inner digest, 0x80, zeros, bit length of
+                // pad block + digest. Its first D bytes cover the message.
+                block.fill(0);
+                for (d, w) in block[..D].chunks_exact_mut(W).zip(state) {
                     d.copy_from_slice(&w.to_be_bytes());
                 }
+                block[D] = 0x80;
+                let bits = (($block + D) as u128) * 8;
+                block[$block - $len..].copy_from_slice(&bits.to_be_bytes()[16 - $len..]);
                 let mut state = self.outer;
-                $compress(&mut state, &[GenericArray::from(final_block::<$block, $len>(&digest))]);
+                $compress(&mut state, core::slice::from_ref(&block));
+                let mut digest = [0u8; D];
                 for (d, w) in digest.chunks_exact_mut(W).zip(state) {
                     d.copy_from_slice(&w.to_be_bytes());
                 }
