@@ -1,10 +1,14 @@
 //! softtoken: the soft-token app, and on Linux the desktop simulator for QA
 //! (`--profile DIR`, `--clock-offset SECONDS`, `--bank-profile FILE`,
 //! `--pair-link URL`, `--lang ja|en`).
-#![forbid(unsafe_code)]
+// `unsafe` only in the iOS FFI module (`platform::ios_native`, which opts
+// out with `#[allow(unsafe_code)]` and a SAFETY note per block).
+#![deny(unsafe_code)]
 
 mod platform;
 
+use dioxus::prelude::*;
+use platform::link_inbox::LinkInbox;
 use softtoken::cli::{self, Options};
 use softtoken::i18n::Lang;
 use softtoken::services::clipboard::{Clipboard, WebviewClipboard};
@@ -14,6 +18,11 @@ use softtoken::services::{BankDirectory, Services, SystemClock};
 use softtoken::ui::{App, StartOptions};
 use std::path::PathBuf;
 use std::sync::Arc;
+
+#[cfg(feature = "desktop")]
+use dioxus::desktop::tao;
+#[cfg(all(feature = "mobile", not(feature = "desktop")))]
+use dioxus::mobile::tao;
 
 /// The platform data directory of the app's normal profile: the phone's
 /// app-private directory, or `$XDG_DATA_HOME/softtoken` on the desktop.
@@ -32,16 +41,120 @@ fn default_data_dir() -> PathBuf {
     }
 }
 
+/// Creates the default data folder (and marks it excluded from backup on
+/// iOS) before the store uses it. A failure is logged and the app goes on:
+/// the store then shows its own error screen.
+fn prepare(dir: PathBuf) -> PathBuf {
+    if let Err(e) = platform::prepare_data_dir(&dir) {
+        eprintln!("softtoken: app data folder: {e}");
+    }
+    dir
+}
+
 /// Copies codes with the platform's expiring clipboard where there is one
-/// (Android), else through the web view.
+/// (Android, iOS), else — or when the native call fails — through the web
+/// view. Contract: the code is never logged; a failure is logged by kind.
 struct PlatformClipboard;
 
 impl Clipboard for PlatformClipboard {
     fn copy(&self, text: &str) -> bool {
         match platform::clipboard::copy_code(text) {
             Ok(_) => true,
+            Err(platform::PlatformError::NotACode) => false,
             Err(platform::PlatformError::Unsupported(_)) => WebviewClipboard.copy(text),
-            Err(_) => false,
+            Err(e) => {
+                // `e` names the operation and the OS condition, never the text.
+                eprintln!("softtoken: native clipboard failed ({e}); web-view copy, no expiry");
+                WebviewClipboard.copy(text)
+            }
+        }
+    }
+}
+
+/// Feeds pairing links the OS delivers while the app runs into `inbox`:
+/// iOS (and macOS) `Event::Opened`; on Android, the activity's intent on
+/// every resume (`onNewIntent` stores it, `onResume` follows).
+#[cfg(any(feature = "desktop", feature = "mobile"))]
+fn on_os_event<T>(inbox: &LinkInbox, event: &tao::event::Event<'_, T>) {
+    match event {
+        tao::event::Event::Opened { urls } => {
+            let link = platform::deep_link::first_pairing_link(urls.iter().map(|u| u.as_str()));
+            match link {
+                Some(link) => {
+                    inbox.offer(&link);
+                }
+                // The URLs themselves are not logged (outside input).
+                None => eprintln!(
+                    "softtoken: opened with {} URL(s), none a pairing link",
+                    urls.len()
+                ),
+            }
+        }
+        tao::event::Event::Resumed => take_android_link(inbox),
+        _ => {}
+    }
+}
+
+/// Reads the Android intent off the event loop: the JNI call waits for the
+/// UI thread, which must never wait for the event loop in turn.
+#[cfg(all(target_os = "android", feature = "mobile"))]
+fn take_android_link(inbox: &LinkInbox) {
+    let inbox = inbox.clone();
+    let spawned = std::thread::Builder::new()
+        .name("softtoken-intent".into())
+        .spawn(move || match platform::take_pending_link() {
+            Ok(Some(link)) => {
+                inbox.offer(&link);
+            }
+            Ok(None) => {}
+            Err(e) => eprintln!("softtoken: pairing link: {e}"),
+        });
+    if let Err(e) = spawned {
+        eprintln!("softtoken: pairing link: no thread to read the intent: {e}");
+    }
+}
+
+#[cfg(not(all(target_os = "android", feature = "mobile")))]
+fn take_android_link(_: &LinkInbox) {}
+
+/// The root component: [`App`], restarted at the pairing screen whenever a
+/// pairing link arrives in the [`LinkInbox`] context while the app runs.
+///
+/// Needs the root contexts `Services`, `StartOptions` and `LinkInbox`. A
+/// restart remounts `App` with `StartOptions::pair_link` set, exactly as a
+/// cold start from that link: the screen the customer was on is left (the
+/// token store is untouched) and the language returns to the start
+/// language. A link already waiting at mount (iOS cold start: `Opened`
+/// before the first render) is used when no start link was given.
+#[component]
+fn Root() -> Element {
+    let initial = use_context::<StartOptions>();
+    let inbox = use_context::<LinkInbox>();
+    let mut start = use_signal({
+        let inbox = inbox.clone();
+        move || StartOptions {
+            pair_link: initial.pair_link.clone().or_else(|| inbox.take()),
+            ..initial
+        }
+    });
+    let mut restarts = use_signal(|| 0_u64);
+    use_future(move || {
+        let inbox = inbox.clone();
+        async move {
+            loop {
+                let link = inbox.next().await;
+                start.write().pair_link = Some(link);
+                restarts += 1;
+            }
+        }
+    });
+    // Shadows the launch context for `App`, which reads it when it mounts.
+    provide_context(start());
+    rsx! {
+        // A one-element keyed list: Dioxus compares keys only among list
+        // siblings, so a new key unmounts the old `App` and mounts a new one.
+        for generation in [restarts()] {
+            App { key: "{generation}" }
         }
     }
 }
@@ -76,7 +189,7 @@ fn main() {
     }
     let profile = match &opts.profile {
         Some(d) => Profile::Dir(d.clone()),
-        None => Profile::Default(default_data_dir()),
+        None => Profile::Default(prepare(default_data_dir())),
     };
     let services = Services {
         clock: Arc::new(SystemClock::with_offset(opts.clock_offset)),
@@ -98,9 +211,11 @@ fn main() {
                 }
             }),
     };
+    let inbox = LinkInbox::default();
     let builder = dioxus::LaunchBuilder::new()
         .with_context(services)
-        .with_context(start);
+        .with_context(start)
+        .with_context(inbox.clone());
     #[cfg(feature = "desktop")]
     let builder = {
         use dioxus::desktop::{Config, LogicalSize, WindowBuilder};
@@ -122,7 +237,8 @@ fn main() {
                 .with_menu(None)
                 .with_custom_head(platform::webview::head_html())
                 .with_navigation_handler(platform::webview::allow_navigation)
-                .with_disable_context_menu(platform::webview::CONTEXT_MENU_DISABLED),
+                .with_disable_context_menu(platform::webview::CONTEXT_MENU_DISABLED)
+                .with_custom_event_handler(move |event, _| on_os_event(&inbox, event)),
         )
     };
     #[cfg(all(feature = "mobile", not(feature = "desktop")))]
@@ -130,7 +246,105 @@ fn main() {
         dioxus::mobile::Config::new()
             .with_custom_head(platform::webview::head_html())
             .with_navigation_handler(platform::webview::allow_navigation)
-            .with_disable_context_menu(platform::webview::CONTEXT_MENU_DISABLED),
+            .with_disable_context_menu(platform::webview::CONTEXT_MENU_DISABLED)
+            .with_custom_event_handler(move |event, _| on_os_event(&inbox, event)),
     );
-    builder.launch(App);
+    builder.launch(Root);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use softtoken::services::clipboard::MemoryClipboard;
+    use softtoken::services::store::MemoryStore;
+    use softtoken::services::FixedClock;
+    use std::time::Duration;
+
+    /// A link for the bank of the built-in directory (assets/banks.json).
+    const LINK: &str = "softtoken://pair?v=1&bank=example-shinkin\
+        &url=https%3A%2F%2Ftoken.example-shinkin.invalid&kid=example-2026-1";
+    const BANK_NAME: &str = "サンプル信用金庫";
+
+    /// `Root` over an empty in-memory store and the built-in directory.
+    fn root(start_link: Option<&str>, inbox: &LinkInbox) -> VirtualDom {
+        let services = Services {
+            clock: Arc::new(FixedClock::at(1_800_000_000)),
+            store: Arc::new(MemoryStore::default()),
+            bank: Arc::new(HttpBankClient::default()),
+            directory: Arc::new(BankDirectory::builtin()),
+            clipboard: Arc::new(MemoryClipboard::default()),
+        };
+        let mut dom = VirtualDom::new(Root)
+            .with_root_context(services)
+            .with_root_context(StartOptions {
+                lang: Lang::Ja,
+                pair_link: start_link.map(str::to_owned),
+            })
+            .with_root_context(inbox.clone());
+        dom.rebuild_in_place();
+        dom
+    }
+
+    /// Runs every task that is ready (time is paused: no ticker fires).
+    async fn settle(dom: &mut VirtualDom) -> String {
+        for _ in 0..20 {
+            if tokio::time::timeout(Duration::from_millis(50), dom.wait_for_work())
+                .await
+                .is_err()
+            {
+                break;
+            }
+            dom.render_immediate_to_vec();
+        }
+        dom.render_immediate_to_vec();
+        dioxus_ssr::render(dom)
+    }
+
+    fn asks_to_pair_with_the_bank(html: &str) -> bool {
+        html.contains(r#"id="confirm-bank""#) && html.contains(BANK_NAME)
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn a_link_arriving_while_running_opens_the_pairing_confirmation() {
+        let inbox = LinkInbox::default();
+        let mut dom = root(None, &inbox);
+        let before = settle(&mut dom).await;
+        // Empty store, no link: the bank picker, no confirmation.
+        assert!(before.contains(r#"id="pair-link""#), "{before}");
+        assert!(!asks_to_pair_with_the_bank(&before), "{before}");
+
+        // Something that is not a pairing link changes nothing.
+        assert!(!inbox.offer("https://token.example-shinkin.invalid/"));
+        assert_eq!(settle(&mut dom).await, before);
+
+        assert!(inbox.offer(LINK));
+        let after = settle(&mut dom).await;
+        assert!(asks_to_pair_with_the_bank(&after), "{after}");
+        assert_eq!(inbox.take(), None, "the link is consumed once");
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn a_link_waiting_before_the_first_render_is_used_at_start() {
+        // iOS cold start: `Opened` may come before the first render.
+        let inbox = LinkInbox::default();
+        assert!(inbox.offer(LINK));
+        let mut dom = root(None, &inbox);
+        let html = settle(&mut dom).await;
+        assert!(asks_to_pair_with_the_bank(&html), "{html}");
+        assert_eq!(inbox.take(), None);
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn the_start_link_opens_the_pairing_confirmation() {
+        let inbox = LinkInbox::default();
+        let mut dom = root(Some(LINK), &inbox);
+        let html = settle(&mut dom).await;
+        assert!(asks_to_pair_with_the_bank(&html), "{html}");
+    }
+
+    #[test]
+    fn the_clipboard_refuses_non_codes_without_a_fallback() {
+        // A secret-shaped text never reaches any clipboard.
+        assert!(!PlatformClipboard.copy("JBSWY3DPEHPK3PXP"));
+    }
 }

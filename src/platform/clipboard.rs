@@ -9,11 +9,15 @@
 //!   customer's — is never wiped). When Android hides the clipboard from
 //!   a background app (Android 10+), the clear is skipped rather than
 //!   guessed; Android 13+ clears the clipboard itself after an hour.
-//! - iOS: `UIPasteboard` with an expiration date and local-only (no
-//!   Universal Clipboard) does the same natively; that code is in
-//!   `ios_native.rs` and not compiled until its dependencies are added.
-//! - Desktop simulator and iOS until then: [`copy_code`] answers
-//!   `Unsupported` and the app keeps its web-view copy (no clearing).
+//! - iOS: the general `UIPasteboard`, with an expiration date of
+//!   [`CLEAR_AFTER`] (iOS removes the item itself, even while the app is
+//!   suspended) and local-only (no Universal Clipboard to the customer's
+//!   other devices); `ios_native.rs`.
+//! - Desktop simulator: [`copy_code`] answers `Unsupported` and the app
+//!   keeps its web-view copy (no clearing).
+//!
+//! When the native call fails, the app falls back to the web-view copy
+//! (no expiry) and logs the failure without the code.
 use super::PlatformError;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -64,9 +68,10 @@ fn latest_generation() -> u64 {
 /// Copies `code` (see [`is_code`]) to the system clipboard and arranges for
 /// it to disappear after the returned duration. The code is never logged.
 ///
-/// Errors: `Unsupported` where no native clipboard is wired (desktop, iOS
-/// for now) — fall back to the web-view copy; `Jni`/`Timeout` on Android
-/// when the OS call fails (nothing was scheduled).
+/// Errors: `NotACode` for any other text (nothing is copied);
+/// `Unsupported` where there is no native clipboard (desktop) — use the
+/// web-view copy; `Jni`/`Timeout` on Android and `Ios` on iOS when the OS
+/// call fails (nothing was copied or scheduled).
 pub fn copy_code(code: &str) -> Result<Duration, PlatformError> {
     if !is_code(code) {
         return Err(PlatformError::NotACode);
@@ -90,7 +95,12 @@ pub fn copy_code(code: &str) -> Result<Duration, PlatformError> {
         spawned.map_err(|_| PlatformError::Unsupported("a clipboard-clearing thread"))?;
         Ok(CLEAR_AFTER)
     }
-    #[cfg(not(all(target_os = "android", feature = "mobile")))]
+    #[cfg(target_os = "ios")]
+    {
+        super::ios_native::copy_expiring(code, CLEAR_AFTER)?;
+        Ok(CLEAR_AFTER)
+    }
+    #[cfg(not(any(all(target_os = "android", feature = "mobile"), target_os = "ios")))]
     {
         Err(PlatformError::Unsupported("a native clipboard with expiry"))
     }

@@ -1,29 +1,20 @@
 //! iOS-native hardening: app-switcher cover, expiring local-only pasteboard,
 //! backup exclusion of the metadata folder.
 //!
-//! NOT COMPILED YET. Objective-C calls need `unsafe` and three crates the
-//! root package does not declare. To switch it on (type-checked for
-//! `aarch64-apple-ios` on the Linux CI machine, see docs/mobile.md):
-//! 1. root `Cargo.toml`:
-//!    ```toml
-//!    [target.'cfg(target_os = "ios")'.dependencies]
-//!    objc2 = "0.6"
-//!    objc2-foundation = { version = "0.3", default-features = false, features = ["std", "NSArray", "NSDate", "NSDictionary", "NSEnumerator", "NSError", "NSNotification", "NSString", "NSURL", "NSValue"] }
-//!    objc2-ui-kit = { version = "0.3", default-features = false, features = ["std", "objc2-core-foundation", "UIApplication", "UIColor", "UIInterface", "UIPasteboard", "UIResponder", "UIView", "UIWindow"] }
-//!    ```
-//!    (the three are already in Cargo.lock through wry/tao: no new crate);
-//! 2. `src/main.rs`: `#![forbid(unsafe_code)]` → `#![deny(unsafe_code)]`
-//!    (this file alone opts out, with the SAFETY notes below);
-//! 3. `src/platform/mod.rs`: `#[cfg(target_os = "ios")] mod ios_native;`,
-//!    call `ios_native::install_snapshot_cover()` from `on_launch`, route
-//!    `clipboard::copy_code` to `ios_native::copy_expiring`, and call
-//!    `ios_native::exclude_from_backup` on `app_data_dir()` once created.
+//! Compiled for `target_os = "ios"` only (dependencies: the
+//! `[target.'cfg(target_os = "ios")'.dependencies]` block of the root
+//! `Cargo.toml`). This is the one module of the binary that may use
+//! `unsafe` (`#[allow(unsafe_code)]` on its declaration in `mod.rs`, the
+//! crate is `deny(unsafe_code)`); every block carries a `SAFETY` note.
+//! Entry points, all reached through `platform`:
+//! - [`install_snapshot_cover`] from `platform::secure_screen` (`on_launch`);
+//! - [`copy_expiring`] from `platform::clipboard::copy_code`;
+//! - [`exclude_from_backup`] from `platform::prepare_data_dir`.
 //!
 //! Threading: UIKit objects are main-thread-only. `on_launch` runs on the
 //! main thread on iOS (tao keeps the event loop there), the notifications
 //! are delivered there, and Dioxus event handlers run there, so every entry
 //! point takes or obtains a `MainThreadMarker` and refuses otherwise.
-#![allow(unsafe_code)]
 
 use super::PlatformError;
 use objc2::rc::Retained;
@@ -118,7 +109,7 @@ fn uncover_windows(mtm: MainThreadMarker) {
 /// Registers the app-switcher cover. Call once from `on_launch` (main
 /// thread). The observer lives for the rest of the process.
 pub(super) fn install_snapshot_cover() -> Result<(), PlatformError> {
-    MainThreadMarker::new().ok_or(PlatformError::Unsupported("UIKit off the main thread"))?;
+    MainThreadMarker::new().ok_or(PlatformError::Ios("install the app-switcher cover"))?;
     let observer = SnapshotCover::new();
     let center = NSNotificationCenter::defaultCenter();
     // SAFETY: the selectors exist on `observer` with the signature
@@ -147,7 +138,7 @@ pub(super) fn install_snapshot_cover() -> Result<(), PlatformError> {
 /// Clipboard / Handoff to the customer's other devices) and expiring after
 /// `ttl` (iOS removes it itself, even if the app is suspended by then).
 pub(super) fn copy_expiring(code: &str, ttl: Duration) -> Result<(), PlatformError> {
-    MainThreadMarker::new().ok_or(PlatformError::Unsupported("UIKit off the main thread"))?;
+    MainThreadMarker::new().ok_or(PlatformError::Ios("copy to the pasteboard"))?;
     let value = NSString::from_str(code);
     let kind = NSString::from_str(UTF8_PLAIN_TEXT);
     let item: Retained<NSDictionary<NSString, AnyObject>> =
@@ -175,12 +166,12 @@ pub(super) fn copy_expiring(code: &str, ttl: Duration) -> Result<(), PlatformErr
 /// backups, so a restored phone does not get token metadata without its
 /// this-device-only keychain secret.
 pub(super) fn exclude_from_backup(dir: &Path) -> Result<(), PlatformError> {
-    let path = dir
-        .to_str()
-        .ok_or(PlatformError::Unsupported("a non-UTF-8 data path"))?;
+    let path = dir.to_str().ok_or(PlatformError::Ios(
+        "exclude a non-UTF-8 data path from backup",
+    ))?;
     let url = NSURL::fileURLWithPath_isDirectory(&NSString::from_str(path), true);
     let yes = NSNumber::new_bool(true);
     // SAFETY: NSURLIsExcludedFromBackupKey takes an NSNumber(BOOL).
     unsafe { url.setResourceValue_forKey_error(Some(&yes), NSURLIsExcludedFromBackupKey) }
-        .map_err(|_| PlatformError::Unsupported("excluding the data folder from backup"))
+        .map_err(|_| PlatformError::Ios("exclude the data folder from backup"))
 }

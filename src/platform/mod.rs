@@ -6,25 +6,32 @@
 //! - [`webview`]: content-security policy, navigation policy, devtools switch;
 //! - [`deep_link`]: picking `softtoken://pair?…` out of OS-delivered URLs,
 //!   [`take_pending_link`] on Android;
+//! - [`link_inbox`]: hands links that arrive while the app runs from the
+//!   OS event loop to the UI;
 //! - [`clipboard`]: copy a code with automatic clearing where the OS allows;
-//! - [`app_data_dir`]: the app-private directory for the token metadata.
+//! - [`app_data_dir`] / [`prepare_data_dir`]: the app-private directory for
+//!   the token metadata, created (and on iOS excluded from backup).
 //!
 //! Android code talks to Java through wry's `JniHandle`, which runs a
 //! closure on the activity's UI thread with a ready `JNIEnv` — no raw
-//! pointers, so the crate's `forbid(unsafe_code)` holds. iOS-native pieces
-//! (app-switcher cover, pasteboard expiry, backup exclusion) need
-//! Objective-C calls and are in `ios_native.rs`, not compiled until the
-//! dependencies listed there are added (see that file and docs/mobile.md).
+//! pointers, no `unsafe`. iOS-native pieces (app-switcher cover, pasteboard
+//! expiry, backup exclusion) need Objective-C calls: `ios_native` is the
+//! only module of the binary allowed `unsafe` (the crate denies it), every
+//! block with a `SAFETY` note.
 // The helpers are called by the app as it integrates them; until each one
 // is wired, a binary crate would flag it as dead code.
 #![allow(dead_code)]
 
 pub mod clipboard;
 pub mod deep_link;
+pub mod link_inbox;
 pub mod webview;
 
 #[cfg(all(target_os = "android", feature = "mobile"))]
 mod android;
+#[cfg(target_os = "ios")]
+#[allow(unsafe_code)]
+mod ios_native;
 
 use std::path::PathBuf;
 use thiserror::Error;
@@ -51,6 +58,12 @@ pub enum PlatformError {
     /// The UI thread did not answer in time.
     #[error("the UI thread did not answer during {0}")]
     Timeout(&'static str),
+    /// An iOS (UIKit/Foundation) call failed or was made off the main thread.
+    #[error("iOS call failed during {0}")]
+    Ios(&'static str),
+    /// The app data folder could not be created.
+    #[error("cannot create the app data folder: {0}")]
+    DataDir(std::io::ErrorKind),
 }
 
 /// How the window is protected against screenshots and the app switcher.
@@ -61,8 +74,10 @@ pub enum ScreenProtection {
     AlreadySecure,
     /// Android `FLAG_SECURE` was missing and has been set now.
     SecuredNow,
-    /// Not protected by this build (desktop simulator, or iOS before the
-    /// `ios_native` cover is wired).
+    /// iOS: an opaque cover is put over every window whenever the app
+    /// resigns active, so the app-switcher snapshot shows no code.
+    CoveredInSwitcher,
+    /// Not protected by this build (desktop simulator).
     NotProtected,
 }
 
@@ -82,13 +97,19 @@ pub fn on_launch() {
 }
 
 /// Makes sure the window hides its content from screenshots, screen
-/// recording and the app-switcher thumbnail (Android `FLAG_SECURE`).
+/// recording and the app-switcher thumbnail (Android `FLAG_SECURE`), or at
+/// least from the app-switcher snapshot (iOS cover; iOS has no way to block
+/// screenshots of the active app). On iOS call it once, on the main thread.
 pub fn secure_screen() -> Result<ScreenProtection, PlatformError> {
     #[cfg(all(target_os = "android", feature = "mobile"))]
     {
         android::secure_window()
     }
-    #[cfg(not(all(target_os = "android", feature = "mobile")))]
+    #[cfg(target_os = "ios")]
+    {
+        ios_native::install_snapshot_cover().map(|()| ScreenProtection::CoveredInSwitcher)
+    }
+    #[cfg(not(any(all(target_os = "android", feature = "mobile"), target_os = "ios")))]
     {
         Ok(ScreenProtection::NotProtected)
     }
@@ -118,11 +139,13 @@ pub fn take_pending_link() -> Result<Option<String>, PlatformError> {
 /// - Android: `Context.getFilesDir()` (internal storage, excluded from
 ///   backup and device transfer by platforms/android/res/xml rules).
 /// - iOS: `$HOME/Library/Application Support/softtoken` (the sandbox
-///   forbids writing outside Documents/Library/tmp). iOS backs this folder
-///   up; a restored copy holds metadata without its keychain secret (the
+///   forbids writing outside Documents/Library/tmp). [`prepare_data_dir`]
+///   marks it excluded from backup; should a copy still be restored (an
+///   older backup), it holds metadata without its keychain secret (the
 ///   secret is this-device-only), which the store must report as a broken
-///   token, never as a valid one. `ios_native.rs` additionally marks the
-///   folder excluded from backup once wired.
+///   token, never as a valid one.
+///
+/// The folder may not exist yet: pass it to [`prepare_data_dir`] first.
 pub fn app_data_dir() -> Result<Option<PathBuf>, PlatformError> {
     #[cfg(all(target_os = "android", feature = "mobile"))]
     {
@@ -136,6 +159,23 @@ pub fn app_data_dir() -> Result<Option<PathBuf>, PlatformError> {
     {
         Ok(None)
     }
+}
+
+/// Creates the app data folder `dir` (and its parents) if missing, and on
+/// iOS marks it excluded from iCloud and computer backups. Call before the
+/// store uses the folder, on every platform. Idempotent.
+///
+/// Errors: `DataDir` when the folder cannot be created (the store will then
+/// report its own error on screen); `Ios` when the backup exclusion fails
+/// (the folder exists and is usable; the restore case is still covered by
+/// the this-device-only keychain item).
+pub fn prepare_data_dir(dir: &std::path::Path) -> Result<(), PlatformError> {
+    std::fs::create_dir_all(dir).map_err(|e| PlatformError::DataDir(e.kind()))?;
+    #[cfg(target_os = "ios")]
+    {
+        ios_native::exclude_from_backup(dir)?;
+    }
+    Ok(())
 }
 
 /// `$HOME/Library/Application Support/softtoken` for an iOS sandbox home.
@@ -174,6 +214,29 @@ mod tests {
         assert_eq!(secure_screen(), Ok(ScreenProtection::NotProtected));
         assert_eq!(take_pending_link(), Ok(None));
         assert_eq!(app_data_dir(), Ok(None));
+    }
+
+    #[test]
+    fn data_dir_is_created_with_its_parents_and_again_without_error() {
+        let base = std::env::temp_dir().join(format!("softtoken-dd-{}", std::process::id()));
+        let dir = base
+            .join("Library")
+            .join("Application Support")
+            .join("softtoken");
+        assert_eq!(prepare_data_dir(&dir), Ok(()));
+        assert!(dir.is_dir());
+        std::fs::write(dir.join("keep"), b"x").expect("write into the folder");
+        // Idempotent, and existing content is left alone.
+        assert_eq!(prepare_data_dir(&dir), Ok(()));
+        assert_eq!(std::fs::read(dir.join("keep")).ok(), Some(b"x".to_vec()));
+        // A file where the folder should be is a clear error, not a panic.
+        let blocked = base.join("file");
+        std::fs::write(&blocked, b"").expect("write a file");
+        assert!(matches!(
+            prepare_data_dir(&blocked.join("softtoken")),
+            Err(PlatformError::DataDir(_))
+        ));
+        let _ = std::fs::remove_dir_all(&base);
     }
 
     #[test]
