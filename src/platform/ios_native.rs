@@ -13,8 +13,10 @@
 //!
 //! Threading: UIKit objects are main-thread-only. `on_launch` runs on the
 //! main thread on iOS (tao keeps the event loop there), the notifications
-//! are delivered there, and Dioxus event handlers run there, so every entry
-//! point takes or obtains a `MainThreadMarker` and refuses otherwise.
+//! are delivered there, and Dioxus event handlers run there; still, the
+//! two UIKit entry points (cover, pasteboard) obtain a `MainThreadMarker`
+//! and refuse otherwise. The backup exclusion (`NSURL` resource value) is
+//! Foundation only and safe on any thread.
 
 use super::PlatformError;
 use objc2::rc::Retained;
