@@ -19,7 +19,7 @@
 //! Foundation only and safe on any thread.
 
 use super::PlatformError;
-use objc2::rc::Retained;
+use objc2::rc::{autoreleasepool, Retained};
 use objc2::runtime::{AnyObject, NSObject};
 use objc2::{define_class, msg_send, sel, AllocAnyThread, MainThreadMarker, MainThreadOnly};
 use objc2_foundation::{
@@ -110,8 +110,16 @@ fn uncover_windows(mtm: MainThreadMarker) {
 
 /// Registers the app-switcher cover. Call once from `on_launch` (main
 /// thread). The observer lives for the rest of the process.
+///
+/// Runs before tao starts `UIApplicationMain`, so before UIKit's own
+/// autorelease pool exists: the body runs in a pool of its own.
 pub(super) fn install_snapshot_cover() -> Result<(), PlatformError> {
     MainThreadMarker::new().ok_or(PlatformError::Ios("install the app-switcher cover"))?;
+    autoreleasepool(|_| register_snapshot_cover());
+    Ok(())
+}
+
+fn register_snapshot_cover() {
     let observer = SnapshotCover::new();
     let center = NSNotificationCenter::defaultCenter();
     // SAFETY: the selectors exist on `observer` with the signature
@@ -133,7 +141,6 @@ pub(super) fn install_snapshot_cover() -> Result<(), PlatformError> {
         );
     }
     std::mem::forget(observer);
-    Ok(())
 }
 
 /// Puts `code` on the general pasteboard, local-only (no Universal
@@ -166,8 +173,13 @@ pub(super) fn copy_expiring(code: &str, ttl: Duration) -> Result<(), PlatformErr
 
 /// Marks `dir` (created beforehand) as excluded from iCloud and computer
 /// backups, so a restored phone does not get token metadata without its
-/// this-device-only keychain secret.
+/// this-device-only keychain secret. Called at start-up, before UIKit's
+/// autorelease pool exists: runs in a pool of its own.
 pub(super) fn exclude_from_backup(dir: &Path) -> Result<(), PlatformError> {
+    autoreleasepool(|_| exclude_in_pool(dir))
+}
+
+fn exclude_in_pool(dir: &Path) -> Result<(), PlatformError> {
     let path = dir.to_str().ok_or(PlatformError::Ios(
         "exclude a non-UTF-8 data path from backup",
     ))?;
