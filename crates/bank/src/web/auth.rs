@@ -8,8 +8,14 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use zeroize::Zeroizing;
 
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::Markup;
+
 use super::context::Ctx;
+use super::forms::AuthForm;
 use super::i18n::Lang;
+use super::session::{Flow, Procedure};
 use super::store::Customer;
 use super::AppState;
 
@@ -134,6 +140,46 @@ pub async fn authenticate(
                 state.limit_client.fail(&k, now);
             }
             Err(AuthError::Wrong)
+        }
+    }
+}
+
+/// The 利用者認証 step that opens 利用開始, 交換 and 利用中止.
+///
+/// Contract: checks the form's CSRF token, then the contract ID and
+/// password ([`authenticate`]). On success the session id is rotated, the
+/// session gets a fresh [`Flow`] of `procedure` at step 2 for that
+/// customer, and the browser is sent to `next`. On failure the same screen
+/// (`body`) is shown again with the plain message and the contract ID the
+/// customer typed (never the password), status 422.
+pub async fn open_procedure(
+    state: &AppState,
+    mut ctx: Ctx,
+    form: AuthForm,
+    procedure: Procedure,
+    next: &str,
+    title: &'static str,
+    body: impl Fn(&Ctx, &str, Option<&str>) -> Markup,
+) -> Response {
+    if !ctx.csrf_ok(&form.csrf) {
+        return ctx.csrf_failed(state);
+    }
+    let typed = form.contract_id.clone();
+    match authenticate(state, &ctx, &form.contract_id, form.password).await {
+        Ok(c) => {
+            ctx.rotate(state);
+            ctx.data.flow = Some(Flow {
+                procedure,
+                customer: c.contract_id,
+                step: 2,
+                receipt: None,
+                typed_serial: None,
+            });
+            ctx.redirect(state, next)
+        }
+        Err(e) => {
+            let page = body(&ctx, &typed, Some(e.message(ctx.lang())));
+            ctx.page_with_status(state, StatusCode::UNPROCESSABLE_ENTITY, title, page)
         }
     }
 }

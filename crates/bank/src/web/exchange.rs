@@ -81,35 +81,20 @@ pub async fn show_auth(State(state): State<AppState>, ctx: Ctx) -> Response {
 /// `POST /exchange`.
 pub async fn submit_auth(
     State(state): State<AppState>,
-    mut ctx: Ctx,
+    ctx: Ctx,
     Form(f): Form<AuthForm>,
 ) -> Response {
-    if !ctx.csrf_ok(&f.csrf) {
-        return ctx.csrf_failed(&state);
-    }
-    let typed = f.contract_id.clone();
-    match auth::authenticate(&state, &ctx, &f.contract_id, f.password).await {
-        Ok(c) => {
-            ctx.rotate(&state);
-            ctx.data.flow = Some(Flow {
-                procedure: Procedure::Exchange,
-                customer: c.contract_id,
-                step: 2,
-                receipt: None,
-                typed_serial: None,
-            });
-            ctx.redirect(&state, "/exchange/old")
-        }
-        Err(e) => {
-            let body = auth_body(&ctx, &typed, Some(e.message(ctx.lang())));
-            ctx.page_with_status(
-                &state,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                title(ctx.lang()),
-                body,
-            )
-        }
-    }
+    let t = title(ctx.lang());
+    auth::open_procedure(
+        &state,
+        ctx,
+        f,
+        Procedure::Exchange,
+        "/exchange/old",
+        t,
+        auth_body,
+    )
+    .await
 }
 
 fn old_body(ctx: &Ctx, error: Option<&str>) -> Markup {

@@ -436,3 +436,95 @@ async fn token_service_down_gives_a_plain_message_and_keeps_the_form() {
         "nothing recorded for an unanswered call"
     );
 }
+
+/// The shared 利用者認証 step (`auth::open_procedure`) behaves the same on
+/// each procedure's first screen: CSRF first, a wrong password keeps the
+/// contract ID on that procedure's own screen, the right one rotates the
+/// session and opens that procedure's next step (and only that one).
+#[tokio::test(flavor = "multi_thread")]
+async fn each_procedure_opens_with_the_same_authentication_step() {
+    let (backend, _) = mock_backend().await;
+    for (first, next, crumb, other) in [
+        (
+            "/start",
+            "/start/register",
+            "ワンタイムパスワード登録",
+            "/stop/confirm",
+        ),
+        (
+            "/exchange",
+            "/exchange/old",
+            "旧ワンタイムパスワード認証",
+            "/start/register",
+        ),
+        ("/stop", "/stop/otp", "利用者認証", "/exchange/new"),
+    ] {
+        let mut web = Web::start(&backend, false).await;
+        let csrf = web.csrf(first).await;
+        let zeros = "0".repeat(64);
+        let (status, _, _) = web
+            .post(
+                first,
+                &[
+                    ("csrf", &zeros),
+                    ("contract_id", "1000001"),
+                    ("password", PASSWORD),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "{first}: CSRF is checked first"
+        );
+        let (status, html, _) = web
+            .post(
+                first,
+                &[
+                    ("csrf", &csrf),
+                    ("contract_id", "1000001"),
+                    ("password", "guess"),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{first}");
+        assert!(
+            html.contains("ログインパスワードが正しくありません"),
+            "{first}"
+        );
+        assert!(
+            html.contains(r#"value="1000001""#),
+            "{first}: contract ID kept"
+        );
+        assert!(html.contains(crumb), "{first}: its own screen again");
+        assert!(
+            !html.contains("guess"),
+            "{first}: the password is not echoed"
+        );
+        let before = web.cookie.clone();
+        let (status, _, loc) = web
+            .post(
+                first,
+                &[
+                    ("csrf", &csrf),
+                    ("contract_id", "1000001"),
+                    ("password", PASSWORD),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{first}");
+        assert_eq!(loc.as_deref(), Some(next), "{first}");
+        assert_ne!(web.cookie, before, "{first}: a new session id");
+        let (status, _) = web.get(next).await;
+        assert_eq!(status, StatusCode::OK, "{first}: its next step opens");
+        let (status, _) = web.get(other).await;
+        assert_eq!(
+            status,
+            StatusCode::SEE_OTHER,
+            "{first} does not open {other}"
+        );
+    }
+}
