@@ -51,6 +51,10 @@ enum Cmd {
         /// Group commit: on (default) or off (one transaction per request).
         #[arg(long, default_value = "on")]
         group_commit: String,
+        /// Seconds a client has to send a complete request head before the
+        /// connection is closed (slow-header / slowloris defence).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+        header_timeout: u64,
     },
     /// Print the bank profile JSON.
     Profile {
@@ -106,6 +110,7 @@ fn main() -> ExitCode {
             name,
             synchronous,
             group_commit,
+            header_timeout,
         } => {
             let Some(synchronous) = Synchronous::parse(&synchronous) else {
                 eprintln!("softtoken-bank: --synchronous must be full or normal");
@@ -146,6 +151,7 @@ fn main() -> ExitCode {
                 name,
                 synchronous,
                 group_commit,
+                header_timeout: std::time::Duration::from_secs(header_timeout),
             };
             match runtime.block_on(serve(opts)) {
                 Ok(()) => ExitCode::SUCCESS,

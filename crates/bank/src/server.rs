@@ -6,6 +6,14 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tower::Service;
 
 use crate::api::{self, ApiState};
 use crate::keys::{
@@ -36,6 +44,9 @@ pub struct ServeOptions {
     pub synchronous: Synchronous,
     /// Group commit on/off.
     pub group_commit: bool,
+    /// Time a client has to send a complete request head; then the
+    /// connection is closed.
+    pub header_timeout: Duration,
 }
 
 /// Errors starting the server.
@@ -140,12 +151,64 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         if opts.group_commit { "on" } else { "off" },
         if opts.test_clock { "ON" } else { "off" }
     );
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await?;
+    accept_loop(listener, app, opts.header_timeout).await
+}
+
+/// How long open connections may take to finish after a shutdown signal.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// Serves HTTP/1.1 connections until Ctrl-C or SIGTERM, then drains.
+///
+/// `axum::serve` installs no timer in hyper, so hyper's header-read
+/// timeout never fires there and a client dribbling a request head holds
+/// its connection forever. This loop is axum's own (one task per
+/// connection, the peer address as [`ConnectInfo`]) with a Tokio timer and
+/// `header_timeout`; an accept error (e.g. out of file descriptors) is
+/// logged and retried after a pause instead of ending the server.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    header_timeout: Duration,
+) -> Result<(), ServeError> {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .keep_alive(true);
+    let graceful = GracefulShutdown::new();
+    let stop = shutdown();
+    tokio::pin!(stop);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = app.clone();
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            let mut router = router.clone();
+            async move { router.call(req).await }
+        });
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // A closed or timed-out connection is not a server error.
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after {DRAIN:?}; stopping anyway");
+    }
     Ok(())
 }
 

@@ -593,3 +593,34 @@ impl ParseSerial for str {
         softtoken_core::Serial::parse_strict(self).unwrap()
     }
 }
+
+/// Slow-header (slowloris) defence: a client that never finishes its
+/// request head loses the connection after `--header-timeout`, while a
+/// client that sends a whole request on another connection is served.
+#[tokio::test]
+async fn a_request_head_sent_too_slowly_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &["--test-clock", "--header-timeout", "1"]);
+    let addr = server.url.trim_start_matches("http://").to_string();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /v1/tokens/K7M3Q9XZ2PD0/status HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    // Meanwhile a normal request is answered.
+    assert_eq!(server.status("K7M3Q9XZ2PD0", base_time()).await, "expired");
+    // The slow one is closed by the server (EOF or reset), well before the
+    // generous bound below; without the timeout this read would hang.
+    let mut buf = Vec::new();
+    let closed = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        slow.read_to_end(&mut buf),
+    )
+    .await;
+    assert!(closed.is_ok(), "the server kept a half-sent request open");
+    let text = String::from_utf8_lossy(&buf);
+    assert!(
+        !text.contains("200 OK"),
+        "an unfinished request was answered: {text}"
+    );
+}
