@@ -1,36 +1,56 @@
 #!/usr/bin/env bash
-# End to end: the desktop simulator window against a real bank, read by OCR.
+# End to end: the desktop simulator window against a real bank, read by OCR,
+# registered in web banking by a (headless) person.
 #
-# 1. starts `softtoken-bank serve --test-clock` on loopback, a private
-#    session bus with an unlocked throw-away gnome-keyring (own HOME), Xvfb;
+# 1. starts `softtoken-bank serve --demo --test-clock` on loopback (a demo
+#    customer from its output), a private session bus with an unlocked
+#    throw-away gnome-keyring (own HOME), Xvfb, and the web banking driver
+#    (tests/browser/webbank-driver.mjs: Debian's headless Chromium);
 # 2. opens the simulator (profile "old") with --bank-profile/--pair-link,
 #    confirms with the keyboard, screenshots the window and reads the serial
-#    and the code with tesseract, as a person would;
-# 3. registers them at the bank (back-end API `bind`) and checks the bank
-#    accepts them and the window then shows the token as active;
+#    and the code with tesseract (tests/e2e/read_token.py), as a person would;
+# 3. 利用開始 in web banking with that serial and code: the result page
+#    shows 受付番号 and the serial, the bank reports the token active;
+#    a 振込 with a code the window did not show is refused, one with the
+#    code it shows is accepted;
 # 4. 交換: a second simulator (profile "new") pairs, both windows are read
-#    in one time step, `change` moves the customer to the new token; the
-#    bank reports old=revoked, new=active, and the old window says so.
-# Screenshots: docs/screenshots/app-*.png (E2E_SHOTS=dir to change).
+#    in one time step, web banking's 交換 takes the old window's code and
+#    the new window's serial and code; the result shows 変更後/変更前, the
+#    bank reports old=revoked, new=active, the new window says "In use" and
+#    the reopened old window says "replaced".
+# Reading a code: two independent OCR readings must agree, and the 30 s
+# step must be the same before and after reading all windows involved;
+# otherwise it is read again. A submission the bank refuses is retried at
+# most twice, each time with codes of a later step (the reason is printed;
+# codes never are). Screenshots: docs/screenshots/app-*.png and e2e-*.png
+# (E2E_SHOTS=dir to change).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT="$PWD"
 
 if [ -z "${APP_E2E_INNER:-}" ]; then
-  for tool in Xvfb xdotool import convert tesseract gnome-keyring-daemon dbus-run-session curl python3; do
+  for tool in Xvfb xdotool import convert tesseract gnome-keyring-daemon dbus-run-session curl python3 node; do
     command -v "$tool" >/dev/null || { echo "30-app-e2e: missing $tool (scripts/setup)"; exit 1; }
   done
+  [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { echo "30-app-e2e: Debian chromium is not installed (scripts/setup)"; exit 1; }
   echo "30-app-e2e: building the app and the bank"
   # Same package selection as scripts/test's `cargo test --workspace`, which
   # builds both binaries (target/debug) for the integration tests: reused.
   cargo test --workspace --no-run --locked -q
+  if [ ! -d tests/browser/node_modules/playwright-core ]; then
+    echo "30-app-e2e: npm ci (tests/browser)"
+    (cd tests/browser && npm ci --no-audit --no-fund --prefer-offline) \
+      || { echo "30-app-e2e: npm ci in tests/browser failed (run scripts/setup with network first)"; exit 1; }
+  fi
   WORK="$(mktemp -d /tmp/softtoken-app-e2e.XXXXXX)"
   export APP_E2E_INNER=1 WORK ROOT
   export TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
   status=0
+  started=$(date +%s)
   dbus-run-session -- bash "$0" || status=$?
+  echo "30-app-e2e: $(( $(date +%s) - started )) s"
   if [ "$status" -ne 0 ]; then
-    echo "30-app-e2e: FAILED ($status); logs:"
+    echo "30-app-e2e: FAILED ($status); logs and OCR crops kept in $WORK:"
     for f in "$WORK"/*.log; do echo "--- $f"; tail -n 30 "$f"; done
   else
     rm -rf "$WORK"
@@ -44,8 +64,24 @@ mkdir -p "$SHOTS" "$WORK/home"
 export HOME="$WORK/home" XDG_DATA_HOME="$WORK/home/.local/share" LANG=C.UTF-8
 unset LC_ALL LC_MESSAGES || true
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+# The simulators are started in command substitutions: their pids are in files.
+cleanup() {
+  local p all=("${PIDS[@]}" $(cat "$WORK"/app-*.pid 2>/dev/null))
+  for p in "${all[@]}"; do kill "$p" 2>/dev/null || true; done
+  for _ in $(seq 1 50); do # up to 5 s to exit, then killed
+    local alive=0
+    for p in "${all[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" -eq 1 ] || break
+    sleep 0.1
+  done
+  for p in "${all[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+}
 trap cleanup EXIT
+fail() {
+  echo "30-app-e2e: $*" >&2
+  [ -n "${BANK_PID:-}" ] && ! kill -0 "$BANK_PID" 2>/dev/null && echo "30-app-e2e: (the bank process is gone)"
+  exit 1
+}
 
 eval "$(printf 'throwaway-e2e' | gnome-keyring-daemon --unlock --components=secrets)"
 export GNOME_KEYRING_CONTROL
@@ -57,13 +93,18 @@ export DISPLAY=":$(cat "$WORK/display")" WEBKIT_DISABLE_DMABUF_RENDERER=1
 
 BANK="$TARGET/debug/softtoken-bank"
 APP="$TARGET/debug/softtoken"
-"$BANK" serve --listen 127.0.0.1:0 --data "$WORK/bank" --test-clock >"$WORK/bank.log" 2>&1 &
+"$BANK" serve --listen 127.0.0.1:0 --data "$WORK/bank" --demo --test-clock >"$WORK/bank.log" 2>&1 &
+BANK_PID=$!
 PIDS+=($!)
-for _ in $(seq 1 200); do grep -q "listening on" "$WORK/bank.log" && break; sleep 0.1; done
+for _ in $(seq 1 600); do grep -q "listening on" "$WORK/bank.log" && break; sleep 0.1; done
 URL="$(grep -o 'listening on http://[^ ]*' "$WORK/bank.log" | head -n1 | sed 's/listening on //')"
-[ -n "$URL" ] || { echo "bank did not start"; exit 1; }
+[ -n "$URL" ] || fail "bank did not start"
+# The first demo customer: `demo customer: contract_id=<digits> password=<password>`.
+DEMO="$(grep -m1 -E '^demo customer: contract_id=[0-9]+ password=[^ ]+$' "$WORK/bank.log" || true)"
+[ -n "$DEMO" ] || fail "bank printed no demo customer"
+CONTRACT_ID="$(sed -E 's/^.*contract_id=([0-9]+) .*$/\1/' <<<"$DEMO")"
+PASSWORD="$(sed -E 's/^.*password=([^ ]+)$/\1/' <<<"$DEMO")"
 "$BANK" profile --data "$WORK/bank" >"$WORK/profile.json"
-KEY="$(cat "$WORK/bank/api-key")"
 LINK="$(python3 - "$WORK/profile.json" <<'PY'
 import json, sys, urllib.parse
 p = json.load(open(sys.argv[1]))
@@ -71,17 +112,58 @@ print("softtoken://pair?" + urllib.parse.urlencode(
     {"v": 1, "bank": p["bank_id"], "url": p["url"], "kid": p["server_key_id"]}))
 PY
 )"
-echo "bank at $URL"
+echo "bank at $URL (demo customer $CONTRACT_ID)"
 
+# ---------------------------------------------------------------- web banking
+# The driver runs for the whole stage: one JSON request line in, one JSON
+# answer line out (tests/browser/webbank-driver.mjs).
+coproc WEB {
+  cd "$ROOT/tests/browser" &&
+    WEBBANK_CONTRACT_ID="$CONTRACT_ID" WEBBANK_PASSWORD="$PASSWORD" \
+      exec node webbank-driver.mjs --base "$URL" --shots "$SHOTS" 2>"$WORK/webbank.log"
+}
+PIDS+=("$WEB_PID")
+WEB_IN="${WEB[1]}" WEB_OUT="${WEB[0]}"
+
+# Sends one request (JSON, built only from digits and serial characters);
+# the answer is left in $ANSWER.
+ANSWER=""
+web() { # json
+  printf '%s\n' "$1" >&"$WEB_IN" || fail "web banking driver is gone (see webbank.log)"
+  IFS= read -r -t 180 ANSWER <&"$WEB_OUT" || fail "web banking driver did not answer (see webbank.log)"
+  # The driver checked that no page echoed a typed code.
+  [ "$(jget echoed <<<"$ANSWER")" != True ] || fail "web banking echoed a code"
+}
+# A field of a JSON object on stdin ("" if absent).
+jget() { python3 -c 'import json,sys; print(json.load(sys.stdin).get(sys.argv[1],""))' "$1"; }
+# The answer without anything that could be a code (for messages).
+why() { python3 -c '
+import json, sys
+a = json.load(sys.stdin)
+print("at=%s url=%s error=%s" % (a.get("at"), a.get("url"), a.get("error")))' <<<"$ANSWER"; }
+
+status_of() { curl -sS "$URL/v1/tokens/$1/status" | jget state; }
+compact() { tr -d ' \n' <<<"$1"; }
+
+# ---------------------------------------------------------------- the windows
 # Starts a simulator; prints its window id.
 start_app() { # name x lang
   "$APP" --profile "$WORK/$1" --bank-profile "$WORK/profile.json" --pair-link "$LINK" \
     --lang "$3" >"$WORK/app-$1.log" 2>&1 &
   PIDS+=($!)
   echo $! >"$WORK/app-$1.pid"
-  local wid
-  wid="$(timeout 60 xdotool search --sync --name "softtoken: $1" | head -n1)"
-  xdotool windowmove "$wid" "$2" 0
+  local wid X=-1 Y SCREEN WIDTH HEIGHT WINDOW
+  wid="$(timeout 60 xdotool search --sync --onlyvisible --name "softtoken: $1" | head -n1)"
+  [ -n "$wid" ] || fail "window $1 did not open"
+  # The window may place itself after it is mapped: move it until it stays
+  # (a window left at x=0 would cover the other one and be read in its place).
+  for _ in $(seq 1 20); do
+    xdotool windowmove "$wid" "$2" 0 2>/dev/null || true
+    sleep 0.5
+    eval "$(xdotool getwindowgeometry --shell "$wid")"
+    [ "$X" = "$2" ] && break
+  done
+  [ "$X" = "$2" ] || fail "window $1 stays at x=$X instead of x=$2"
   echo "$wid"
 }
 
@@ -100,18 +182,6 @@ read_window() { # wid name
   tesseract "$WORK/$2-ocr.png" - --psm 11 -l eng 2>/dev/null
 }
 
-# The serial and the code a person reads off the window: "SERIAL CODE".
-read_token() { # wid name
-  local i
-  for i in 1 2 3; do
-    shot "$1" "$WORK/$2.png"
-    python3 "$ROOT/tests/e2e/read_token.py" "$WORK/$2.png" && return 0
-    sleep 1
-  done
-  echo "OCR could not read serial and code from window $2" >&2
-  return 1
-}
-
 # Waits (at most $3 s) until the window's text, read by OCR, contains $2.
 wait_text() { # wid text seconds name
   local end=$(( $(date +%s) + $3 ))
@@ -119,18 +189,54 @@ wait_text() { # wid text seconds name
     read_window "$1" "$4" | grep -q "$2" && return 0
     sleep 1
   done
-  echo "window $4 never showed '$2'"; return 1
+  fail "window $4 never showed '$2'"
 }
 
-api() { # path json
-  curl -sS -X POST "$URL$1" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' -d "$2"
-}
-status_of() { curl -sS "$URL/v1/tokens/$1/status"; }
-field() { python3 -c 'import json,sys; print(json.load(sys.stdin).get(sys.argv[1],""))' "$1"; }
+step_now() { echo $(( $(date +%s) / 30 )); }
 
-# Waits until the current 30 s step has at least 8 s left (both codes read in one step).
-mid_step() { while [ $(( 30 - $(date +%s) % 30 )) -lt 8 ]; do sleep 1; done; }
-next_step() { sleep $(( 30 - $(date +%s) % 30 + 1 )); }
+declare -A WID=() SERIAL=() CODE=() USED=()
+READ_STEP=0
+READS=0
+# Reads serial and code of the named windows as a person would, all in one
+# 30 s step that is later than the last step used for each of them:
+# starts only when the step has run >= 2 s (the window has redrawn) and has
+# >= 10 s left, and counts only if the step is unchanged after the last
+# window was read. Each window's code must be agreed by two independent
+# OCR readings (read_token.py). Sets SERIAL[name], CODE[name], READ_STEP.
+read_codes() { # name...
+  local end=$(( $(date +%s) + 150 )) name s0 s1 line ok
+  while [ "$(date +%s)" -lt "$end" ]; do
+    local t=$(( $(date +%s) % 30 )) later=1
+    for name in "$@"; do [ "$(step_now)" -gt "${USED[$name]:-0}" ] || later=0; done
+    if [ "$later" -eq 0 ] || [ "$t" -lt 2 ] || [ "$t" -gt 20 ]; then sleep 1; continue; fi
+    s0="$(step_now)"
+    ok=1
+    for name in "$@"; do
+      READS=$((READS + 1))
+      shot "${WID[$name]}" "$WORK/$name.png"
+      if line="$(E2E_BANK_URL="$URL" python3 "$ROOT/tests/e2e/read_token.py" "$WORK/$name.png" \
+          "$WORK/crops/$READS-$name" 2>>"$WORK/ocr.log")"; then
+        read -r SERIAL[$name] CODE[$name] <<<"$line"
+        rm -rf "$WORK/crops/$READS-$name"
+      else
+        echo "reading $READS: window $name not read with confidence; reading again" | tee -a "$WORK/ocr.log"
+        cp "$WORK/$name.png" "$WORK/crops/$READS-$name/window.png" 2>/dev/null || true
+        ok=0
+        break
+      fi
+    done
+    [ "$ok" -eq 1 ] || { sleep 1; continue; }
+    s1="$(step_now)"
+    if [ "$s0" != "$s1" ]; then
+      echo "reading $READS: the 30 s step changed while reading ($*); reading again"
+      continue
+    fi
+    READ_STEP="$s0"
+    return 0
+  done
+  fail "could not read $* with confidence within 150 s (crops in $WORK/crops)"
+}
+mkdir -p "$WORK/crops"
 
 press_return() { # wid
   xdotool windowfocus --sync "$1" 2>/dev/null || true
@@ -145,49 +251,100 @@ confirm_pairing() { # wid name
     [ -s "$WORK/$2/tokens.json" ] && grep -q '"ready"' "$WORK/$2/tokens.json" && return 0
     sleep 0.5
   done
-  echo "pairing in window $2 did not finish"; return 1
+  fail "pairing in window $2 did not finish"
+}
+
+# Submits $2 (a function building the request from SERIAL/CODE) after reading
+# the windows $3...; a refusal is retried at most twice, in later steps.
+submit() { # what builder windows...
+  local what="$1" builder="$2" attempt name
+  shift 2
+  for attempt in 1 2 3; do
+    read_codes "$@"
+    web "$("$builder")"
+    for name in "$@"; do USED[$name]="$READ_STEP"; done
+    [ "$(jget ok <<<"$ANSWER")" = True ] && return 0
+    echo "$what: attempt $attempt of 3 refused ($(why)); reading again in a later step"
+  done
+  fail "$what: refused 3 times with what the window(s) showed"
 }
 
 # ---------------------------------------------------------------- 利用開始
-OLD="$(start_app old 0 ja)"
-confirm_pairing "$OLD" old
+WID[old]="$(start_app old 0 ja)"
+confirm_pairing "${WID[old]}" old
 sleep 1
-shot "$OLD" "$SHOTS/app-paired.png"
-mid_step
-read -r OLD_SERIAL OLD_CODE < <(read_token "$OLD" old)
+shot "${WID[old]}" "$SHOTS/app-paired.png"
+
+start_request() {
+  printf '{"cmd":"start","serial":"%s","otp":"%s","shot":"start-result"}' "${SERIAL[old]}" "${CODE[old]}"
+}
+read_codes old
+OLD_SERIAL="${SERIAL[old]}"
 echo "old window shows serial $OLD_SERIAL"
-[ "$(status_of "$OLD_SERIAL" | field state)" = issued ] || { echo "bank does not know $OLD_SERIAL as issued"; exit 1; }
-bind="$(api /v1/bank/bind "{\"v\":1,\"customer_id\":\"e2e-0001\",\"serial\":\"$OLD_SERIAL\",\"otp\":\"$OLD_CODE\"}")"
-[ "$(echo "$bind" | field result)" = ok ] || { echo "bind refused: $bind"; exit 1; }
-[ "$(status_of "$OLD_SERIAL" | field state)" = active ] || { echo "old token not active"; exit 1; }
-echo "bank accepted the code the old window showed (bind ok)"
+[ "$(status_of "$OLD_SERIAL")" = issued ] || fail "bank does not know $OLD_SERIAL as issued"
+submit 利用開始 start_request old
+[ "${SERIAL[old]}" = "$OLD_SERIAL" ] || fail "old window changed serial?"
+[ "$(compact "$(jget serial <<<"$ANSWER")")" = "$OLD_SERIAL" ] || fail "利用開始 result shows another serial: $(jget serial <<<"$ANSWER")"
+jget receipt <<<"$ANSWER" | grep -Eq '^[0-9]{7}$' || fail "利用開始 result has no 受付番号"
+[ "$(status_of "$OLD_SERIAL")" = active ] || fail "old token not active after 利用開始"
+echo "利用開始 accepted in web banking: 受付番号 $(jget receipt <<<"$ANSWER"), serial $OLD_SERIAL active"
+
 # "Show token" has the focus on the success screen: open the token screen.
-press_return "$OLD"
+press_return "${WID[old]}"
 sleep 3
-shot "$OLD" "$SHOTS/app-token-active.png"
-# A code the window did not show is refused (the check can fail).
-bad="$(api /v1/bank/verify "{\"v\":1,\"customer_id\":\"e2e-0001\",\"otp\":\"000000\",\"purpose\":\"transfer\"}")"
-[ "$(echo "$bad" | field error)" = invalid_otp ] || { echo "a wrong code was not refused: $bad"; exit 1; }
+shot "${WID[old]}" "$SHOTS/app-token-active.png"
+
+# ---------------------------------------------------------------- 振込
+# A code the window did not show is refused (the check can fail): the
+# shown code with its first digit moved by 5.
+wrong_request() {
+  local c="${CODE[old]}"
+  printf '{"cmd":"transfer","otp":"%s","shot":"transfer-wrong"}' \
+    "$(( (${c:0:1} + 5) % 10 ))${c:1}"
+}
+read_codes old
+web "$(wrong_request)"
+[ "$(jget ok <<<"$ANSWER")" = False ] || fail "振込 with a code the window did not show was accepted"
+jget error <<<"$ANSWER" | grep -q 'ワンタイムパスワードが正しくありません' \
+  || fail "振込 with a wrong code: unexpected answer ($(why))"
+echo "振込 with a code the window did not show: refused"
+
+transfer_request() {
+  printf '{"cmd":"transfer","otp":"%s","shot":"transfer-result"}' "${CODE[old]}"
+}
+submit 振込 transfer_request old
+jget message <<<"$ANSWER" | grep -q 'お振込みを受け付けました' || fail "振込 result: $(jget message <<<"$ANSWER")"
+compact "$(jget token_status <<<"$ANSWER")" | grep -q "$OLD_SERIAL" || fail "account page does not show $OLD_SERIAL"
+echo "振込 with the code the window shows: accepted (受付番号 $(jget receipt <<<"$ANSWER"))"
 
 # ---------------------------------------------------------------- 交換
-NEW="$(start_app new 400 en)"
-confirm_pairing "$NEW" new
-next_step   # the old code used by bind must not be replayed
-mid_step
-read -r NEW_SERIAL NEW_CODE < <(read_token "$NEW" new)
-read -r OLD_SERIAL2 OLD_CODE2 < <(read_token "$OLD" old)
-[ "$OLD_SERIAL2" = "$OLD_SERIAL" ] || { echo "old window changed serial?"; exit 1; }
-[ "$NEW_SERIAL" != "$OLD_SERIAL" ] || { echo "new token has the old serial"; exit 1; }
-change="$(api /v1/bank/change "{\"v\":1,\"customer_id\":\"e2e-0001\",\"old_otp\":\"$OLD_CODE2\",\"new_serial\":\"$NEW_SERIAL\",\"new_otp\":\"$NEW_CODE\"}")"
-[ "$(echo "$change" | field result)" = ok ] || { echo "change refused: $change"; exit 1; }
-[ "$(status_of "$OLD_SERIAL" | field state)" = revoked ] || { echo "old token not revoked"; exit 1; }
-[ "$(status_of "$NEW_SERIAL" | field state)" = active ] || { echo "new token not active"; exit 1; }
-echo "交換 accepted: $OLD_SERIAL → $NEW_SERIAL"
+WID[new]="$(start_app new 400 en)"
+confirm_pairing "${WID[new]}" new
+exchange_request() {
+  printf '{"cmd":"exchange","old_otp":"%s","new_serial":"%s","new_otp":"%s","shot":"exchange-result"}' \
+    "${CODE[old]}" "${SERIAL[new]}" "${CODE[new]}"
+}
+read_codes new old
+NEW_SERIAL="${SERIAL[new]}"
+[ "${SERIAL[old]}" = "$OLD_SERIAL" ] || fail "old window changed serial?"
+[ "$NEW_SERIAL" != "$OLD_SERIAL" ] || fail "new token has the old serial"
+echo "new window shows serial $NEW_SERIAL"
+[ "$(status_of "$NEW_SERIAL")" = issued ] || fail "bank does not know $NEW_SERIAL as issued"
+submit 交換 exchange_request new old
+[ "${SERIAL[new]}" = "$NEW_SERIAL" ] || fail "new window changed serial?"
+jget header <<<"$ANSWER" | grep -q '変更後' || fail "交換 result has no 変更後"
+jget header <<<"$ANSWER" | grep -q '変更前' || fail "交換 result has no 変更前"
+[ "$(compact "$(jget after <<<"$ANSWER")")" = "$NEW_SERIAL" ] || fail "交換 result 変更後 is $(jget after <<<"$ANSWER")"
+[ "$(compact "$(jget before <<<"$ANSWER")")" = "$OLD_SERIAL" ] || fail "交換 result 変更前 is $(jget before <<<"$ANSWER")"
+[ "$(status_of "$OLD_SERIAL")" = revoked ] || fail "old token not revoked"
+[ "$(status_of "$NEW_SERIAL")" = active ] || fail "new token not active"
+echo "交換 accepted in web banking: $OLD_SERIAL → $NEW_SERIAL (受付番号 $(jget receipt <<<"$ANSWER"))"
+printf '{"cmd":"quit"}\n' >&"$WEB_IN" || true
 
 # The new window (English), on its token screen, asks the bank: "In use".
-press_return "$NEW"
-wait_text "$NEW" "In use" 60 new-state
-shot "$NEW" "$SHOTS/app-exchange-new.png"
+press_return "${WID[new]}"
+wait_text "${WID[new]}" "In use" 60 new-state
+shot "${WID[new]}" "$SHOTS/app-exchange-new.png"
 
 # The old phone, reopened, shows its token as stopped/replaced.
 kill "$(cat "$WORK/app-old.pid")"

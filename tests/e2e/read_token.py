@@ -2,22 +2,44 @@
 """Reads the serial and the one-time password off a screenshot of the app's
 window, as a person would, with Debian's tesseract (no access to the app).
 
-usage: read_token.py WINDOW.png  → prints "SERIAL CODE" (compact), exit 1 if unreadable
+usage: read_token.py WINDOW.png [CROPS_DIR]
+  → prints "SERIAL CODE" (compact), exit 1 if not read with confidence.
+  CROPS_DIR (optional) keeps every crop that was read, for diagnosis.
+  E2E_BANK_URL (optional): the bank, asked which serial it knows (below).
+  Diagnostics on stderr never contain a code (serials are fine).
 
 1. a first pass (page segmentation 11, TSV) finds the words and their boxes;
 2. a line of upper-case/digit words (about 12 characters) is the serial: that
-   box alone is read
-   again at several scales (single line, serial alphabet) until the reading
-   passes the serial's Luhn mod 32 check character;
-3. a line of two 3-digit groups is the code: read again with digits only.
+   box alone (widened to the left; extra characters there are dropped) is
+   read again at several scales (single line, serial alphabet) as three
+   groups of four. The window's monospace font has a dotted zero that
+   tesseract reads as Q (and 9 as S or Q): each such character stands for
+   its look-alikes, and the readings whose Luhn mod 32 check character
+   passes are the candidates. The serial is the one candidate the bank
+   knows (public `/v1/tokens/{serial}/status` answers issued, active or
+   revoked) -- as a person who is unsure between 0 and Q tries both -- or,
+   without E2E_BANK_URL, the one candidate two consecutive readings agree
+   on. A serial the bank has never issued is therefore never read;
+3. a line of two 3-digit groups is the code. Codes have no check character,
+   so a reading counts only when two consecutive independent readings of
+   the box (different scale and threshold) give the same six digits; one
+   misread digit then makes the readings disagree instead of passing.
 """
 import os
 import re
+import json
+import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.request
+from itertools import product
 
 ALPHA = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+# (scale %, threshold % or None): each pair of neighbours differs in both.
+SERIAL_VARIANTS = [(200, None), (300, 55), (150, None), (250, 50), (350, None), (200, 60)]
+CODE_VARIANTS = [(100, None), (200, 55), (150, None), (250, 45), (300, None), (120, 60)]
 
 
 def norm(s):
@@ -36,8 +58,10 @@ def luhn_ok(s):
     return total % 32 == 0
 
 
-def tess(img, psm, whitelist=None, tsv=False):
+def tess(img, psm, whitelist=None, tsv=False, nodict=False):
     cmd = ["tesseract", img, "-", "--psm", str(psm), "-l", "eng"]
+    if nodict:
+        cmd += ["-c", "load_system_dawg=0", "-c", "load_freq_dawg=0"]
     if whitelist:
         cmd += ["-c", "tessedit_char_whitelist=" + whitelist]
     if tsv:
@@ -76,43 +100,116 @@ def union(words, pad=4):
     return max(x0, 0), max(y0, 0), x1 - max(x0, 0), y1 - max(y0, 0)
 
 
-def main(src):
+def agreed(src, box, variants, read, valid, tmp, crops, name):
+    """The first reading that the next variant's reading repeats, or None.
+    Returns (value, number of readings made)."""
+    previous = None
+    for i, (scale, threshold) in enumerate(variants):
+        t = os.path.join(tmp, f"{name}-{i}-{scale}-{threshold or 'gray'}.png")
+        crop(src, box, scale, t, threshold)
+        if crops:
+            shutil.copy(t, crops)
+        value = read(t)
+        if not valid(value):
+            value = None
+        if value is not None and value == previous:
+            return value, i + 1
+        previous = value
+    return None, len(variants)
+
+
+# What tesseract reads -> what the window may show (serial alphabet only).
+LOOKALIKES = {"Q": "Q09", "S": "S95", "D": "D0", "0": "0Q", "9": "9SQ", "B": "B8", "8": "8B",
+              "A": "A4", "4": "4A", "Y": "Y9"}
+
+
+def serial_candidates(text):
+    """Luhn-valid serials a reading of the serial line may stand for."""
+    groups = [norm(t) for t in text.split() if norm(t)]
+    if len(groups) < 3:
+        return frozenset()
+    groups = groups[-3:]
+    groups[0] = groups[0][-4:]
+    if any(len(g) != 4 for g in groups):
+        return frozenset()
+    text = "".join(groups)
+    choices = [LOOKALIKES.get(ch, ch) for ch in text]
+    if len(list(product(*[range(len(c)) for c in choices]))) > 5000:
+        return frozenset()
+    return frozenset(c for c in ("".join(p) for p in product(*choices)) if luhn_ok(c))
+
+
+def bank_knows(serial):
+    url = os.environ.get("E2E_BANK_URL")
+    try:
+        with urllib.request.urlopen(f"{url}/v1/tokens/{serial}/status", timeout=10) as r:
+            return json.load(r).get("state") in ("issued", "active", "revoked")
+    except Exception:
+        return False
+
+
+def read_serial_box(src, box, tmp, crops):
+    seen = set()
+    previous = None
+    checked = {}
+    for i, (scale, threshold) in enumerate(SERIAL_VARIANTS):
+        t = os.path.join(tmp, f"serial-{i}-{scale}-{threshold or 'gray'}.png")
+        crop(src, box, scale, t, threshold)
+        if crops:
+            shutil.copy(t, crops)
+        # Raw line, no dictionary: keeps four characters per group.
+        cands = serial_candidates(tess(t, 13, ALPHA + " ", nodict=True))
+        if os.environ.get("E2E_BANK_URL"):
+            for c in cands - seen:
+                checked[c] = bank_knows(c)
+            seen |= cands
+            known = [c for c, k in checked.items() if k]
+            if len(known) == 1:
+                return known[0]
+            if len(known) > 1:
+                return None
+        elif len(cands) == 1 and cands == previous:
+            return next(iter(cands))
+        previous = cands
+    return None
+
+
+def read_code(t):
+    return re.sub(r"\D", "", tess(t, 7, "0123456789 "))
+
+
+def main(src, crops=None):
+    if crops:
+        os.makedirs(crops, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        t = os.path.join(tmp, "t.png")
         serial = code = None
+        serial_seen = code_seen = False
         for words in lines(src, tmp):
             words.sort()
             caps = [w for w in words if re.fullmatch(r"[0-9A-Z\]\[|]+", w[4])]
             n = len("".join(norm(w[4]) for w in caps))
             if serial is None and len(caps) >= 2 and 7 <= n <= 15:
+                serial_seen = True
                 x, y, w, h = union(caps)
-                if n < 11:
-                    # The first group ran into the label: reach one group
-                    # pitch further left and keep the last 12 characters.
-                    pitch = caps[-1][0] - caps[-2][0]
-                    x, w = max(x - pitch, 0), w + min(pitch, x)
-                for scale in (200, 150, 250, 300):
-                    crop(src, (x, y, w, h), scale, t)
-                    s = norm(tess(t, 7, ALPHA + " "))[-12:]
-                    if luhn_ok(s):
-                        serial = s
-                        break
+                # The first group may have run into the label: reach one
+                # group pitch (or at least 12 px) further left.
+                pitch = caps[-1][0] - caps[-2][0] if n < 11 else 12
+                x, w = max(x - pitch, 0), w + min(pitch, x)
+                serial = read_serial_box(src, (x, y, w, h), tmp, crops)
             for i in range(len(words) - 1):
                 pair = words[i:i + 2]
                 if code is None and all(re.fullmatch(r"\d{3}", w[4]) for w in pair):
-                    box = union(pair, pad=8)
-                    for scale in (100, 150, 200):
-                        crop(src, box, scale, t)
-                        c = re.sub(r"\D", "", tess(t, 7, "0123456789 "))
-                        if len(c) == 6:
-                            code = c
-                            break
+                    code_seen = True
+                    code, _ = agreed(src, union(pair, pad=8), CODE_VARIANTS, read_code,
+                                     lambda c: len(c) == 6, tmp, crops, "code")
         if not serial or not code:
-            print(f"unreadable: serial={serial} code={code}", file=sys.stderr)
+            print(f"unreadable: serial={serial or ('disputed' if serial_seen else 'not found')} "
+                  f"code={'read' if code else ('disputed' if code_seen else 'not found')}",
+                  file=sys.stderr)
             return 1
         print(serial, code)
         return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None))
