@@ -116,6 +116,8 @@ pub enum Msg {
     StoreProblemNothingDeleted,
     Retry,
     NoBanks,
+    Dismiss,
+    Loading,
 }
 
 /// The text of `msg` in `lang`.
@@ -268,6 +270,8 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         ),
         Retry => ("再読み込み", "Reload"),
         NoBanks => ("登録できる金融機関がありません", "No bank available"),
+        Dismiss => ("閉じる", "Dismiss"),
+        Loading => ("読み込み中…", "Loading…"),
     };
     match lang {
         Lang::Ja => ja,
@@ -280,6 +284,45 @@ pub fn seconds_left(lang: Lang, secs: u64) -> String {
     match lang {
         Lang::Ja => format!("あと {secs} 秒"),
         Lang::En => format!("{secs} s left"),
+    }
+}
+
+/// What happened to an interrupted pairing, in plain words.
+pub fn recovery(lang: Lang, r: &crate::services::Recovery) -> String {
+    use crate::services::Recovery as R;
+    match (lang, r) {
+        (Lang::Ja, R::Completed { serial, bank_name }) => format!(
+            "{bank_name} のトークン（シリアル番号 {}）の登録が完了しました。",
+            serial.formatted()
+        ),
+        (Lang::En, R::Completed { serial, bank_name }) => format!(
+            "Pairing of the token {} with {bank_name} is now complete.",
+            serial.formatted()
+        ),
+        (Lang::Ja, R::Abandoned { serial, bank_name }) => format!(
+            "{bank_name} とのトークン（シリアル番号 {}）の登録は完了していませんでした。このトークンは使えないため取り消しました。もう一度「トークンを追加」から登録してください。",
+            serial.formatted()
+        ),
+        (Lang::En, R::Abandoned { serial, bank_name }) => format!(
+            "Pairing the token {} with {bank_name} did not complete, so it was cancelled. Please pair again with \u{201c}Add a token\u{201d}.",
+            serial.formatted()
+        ),
+        (Lang::Ja, R::NotConfirmed { serial, bank_name, .. }) => format!(
+            "{bank_name} とのトークン（シリアル番号 {}）の登録はまだ銀行で確認できていません。通信できるようになったら自動で再試行します。",
+            serial.formatted()
+        ),
+        (Lang::En, R::NotConfirmed { serial, bank_name, .. }) => format!(
+            "Pairing of the token {} with {bank_name} is not confirmed yet; the app will retry when the bank can be reached.",
+            serial.formatted()
+        ),
+        (Lang::Ja, R::StoreFailed { serial, bank_name, .. }) => format!(
+            "{bank_name} とのトークン（シリアル番号 {}）の登録結果をこの端末に保存できませんでした。何も削除していません。後でもう一度試します。",
+            serial.formatted()
+        ),
+        (Lang::En, R::StoreFailed { serial, bank_name, .. }) => format!(
+            "The result of pairing the token {} with {bank_name} could not be saved on this device. Nothing was deleted; the app will try again.",
+            serial.formatted()
+        ),
     }
 }
 

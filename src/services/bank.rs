@@ -1,7 +1,7 @@
 //! The banks' token services as the screens see them (STK1 over HTTP).
 use crate::services::directory::{BankEntry, PinnedKey};
 use softtoken_core::stk1::client::Paired;
-use softtoken_core::stk1::messages::{FinishResponse, TokenState};
+use softtoken_core::stk1::messages::{FinishRequest, FinishResponse, TokenState};
 use softtoken_core::Serial;
 use std::future::Future;
 use std::pin::Pin;
@@ -50,11 +50,12 @@ pub trait BankClient: Send + Sync {
         bank: &'a BankEntry,
         key: &'a PinnedKey,
     ) -> BoxFuture<'a, Result<Paired, ClientError>>;
-    /// `POST /v1/provision/finish`.
+    /// `POST /v1/provision/finish` (idempotent at the bank for its
+    /// session, so it may be resent after a crash or a lost answer).
     fn finish<'a>(
         &'a self,
         url: &'a str,
-        paired: &'a Paired,
+        request: &'a FinishRequest,
     ) -> BoxFuture<'a, Result<FinishResponse, ClientError>>;
     /// `GET /v1/tokens/{serial}/status`.
     fn status<'a>(

@@ -3,7 +3,7 @@ use crate::services::bank::{BankClient, BankStatus, BoxFuture, ClientError};
 use crate::services::directory::{BankEntry, PinnedKey};
 use softtoken_client as client;
 use softtoken_core::stk1::client::Paired;
-use softtoken_core::stk1::messages::{Device, FinishResponse, Platform};
+use softtoken_core::stk1::messages::{Device, FinishRequest, FinishResponse, Platform};
 use softtoken_core::stk1::Stk1Error;
 use softtoken_core::Serial;
 
@@ -77,14 +77,9 @@ impl BankClient for HttpBankClient {
     fn finish<'a>(
         &'a self,
         url: &'a str,
-        paired: &'a Paired,
+        request: &'a FinishRequest,
     ) -> BoxFuture<'a, Result<FinishResponse, ClientError>> {
-        Box::pin(async move {
-            connect(url)?
-                .finish(&paired.finish_request)
-                .await
-                .map_err(map_error)
-        })
+        Box::pin(async move { connect(url)?.finish(request).await.map_err(map_error) })
     }
 
     fn status<'a>(

@@ -1,6 +1,6 @@
 //! The real [`TokenStore`]: `softtoken-store` (platform keystore +
 //! metadata JSON) for one profile directory.
-use crate::services::store::{StoreError, TokenMeta, TokenStore};
+use crate::services::store::{PendingAdd, StoreError, TokenMeta, TokenStore};
 use softtoken_core::stk1::messages::FinishRequest;
 use softtoken_core::{Params, Secret, Serial};
 use softtoken_store as store;
@@ -135,6 +135,19 @@ impl TokenStore for ProfileStore {
         self.with(|s| s.abort_add(serial))
     }
 
+    fn pending_adds(&self) -> Result<Vec<PendingAdd>, StoreError> {
+        self.with(|s| {
+            Ok(s.entries()
+                .iter()
+                .filter(|e| e.phase() == store::Phase::Pending)
+                .map(|e| PendingAdd {
+                    meta: to_app(e.meta()),
+                    finish: e.pending_finish().map(|f| f.request().clone()),
+                })
+                .collect())
+        })
+    }
+
     fn remove(&self, serial: &Serial) -> Result<(), StoreError> {
         self.with(|s| s.remove(serial))
     }
@@ -143,12 +156,15 @@ impl TokenStore for ProfileStore {
         &self,
         serial: &Serial,
         bind_by: u64,
-        clock_offset: i64,
+        clock_offset: Option<i64>,
         measured_at: u64,
     ) -> Result<(), StoreError> {
         self.with(|s| {
             s.set_bind_by(serial, bind_by)?;
-            s.set_clock_offset(serial, clock_offset, measured_at)
+            match clock_offset {
+                Some(o) => s.set_clock_offset(serial, o, measured_at),
+                None => Ok(()),
+            }
         })
     }
 }

@@ -9,13 +9,15 @@ pub mod clock;
 pub mod directory;
 pub mod http;
 pub mod keystore;
+pub mod recovery;
 pub mod store;
 
 pub use bank::{BankClient, BankStatus, ClientError};
 pub use clipboard::Clipboard;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use directory::{BankDirectory, BankEntry, DirectoryError, PinnedKey};
-pub use store::{StoreError, TokenMeta, TokenStore};
+pub use recovery::{recover_pending, Recovery};
+pub use store::{PendingAdd, StoreError, TokenMeta, TokenStore};
 
 use std::sync::Arc;
 

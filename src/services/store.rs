@@ -3,7 +3,8 @@
 use softtoken_core::stk1::messages::FinishRequest;
 use softtoken_core::{Secret, Serial};
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::fmt;
+use std::sync::{Arc, Mutex};
 use thiserror::Error;
 
 /// What the app keeps about a token besides its secret.
@@ -23,6 +24,26 @@ pub struct TokenMeta {
     pub bind_by: Option<u64>,
     /// Last measured `server_time - device_time` in seconds, if known.
     pub clock_offset: Option<i64>,
+}
+
+/// A pairing that was begun (secret in the keystore, entry `pending`) but
+/// never confirmed: the app stopped, or lost the bank's answer, between
+/// `begin_add` and `commit_add`. Not listed by [`TokenStore::list`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct PendingAdd {
+    /// The token as it was being added.
+    pub meta: TokenMeta,
+    /// The STK1 `finish` body to resend, if it was kept.
+    pub finish: Option<FinishRequest>,
+}
+
+impl fmt::Debug for PendingAdd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingAdd")
+            .field("meta", &self.meta)
+            .field("finish", &self.finish.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
 }
 
 /// Why the store failed. Texts carry no secret.
@@ -78,23 +99,45 @@ pub trait TokenStore: Send + Sync {
     fn commit_add(&self, serial: &Serial) -> Result<(), StoreError>;
     /// Drops a pending token (bank refused `finish`).
     fn abort_add(&self, serial: &Serial) -> Result<(), StoreError>;
+    /// Pairings begun and not yet committed or aborted, oldest first.
+    fn pending_adds(&self) -> Result<Vec<PendingAdd>, StoreError>;
     /// Removes a token and its secret.
     fn remove(&self, serial: &Serial) -> Result<(), StoreError>;
-    /// Records what pairing learned (deadline, clock offset). Metadata only.
+    /// Records what pairing learned: the registration deadline and, when
+    /// known, the clock offset (`server - device` seconds) measured at
+    /// `measured_at`. Metadata only.
     fn record_pairing(
         &self,
         serial: &Serial,
         bind_by: u64,
-        clock_offset: i64,
+        clock_offset: Option<i64>,
         measured_at: u64,
     ) -> Result<(), StoreError>;
+}
+
+/// Runs `f` on `store` on tokio's blocking pool, so that keystore (D-Bus)
+/// and file I/O never stall the UI thread; runs it inline when no tokio
+/// runtime is current. A panicked task becomes [`StoreError::Io`].
+pub async fn blocking<T, F>(store: &Arc<dyn TokenStore>, f: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn TokenStore) -> Result<T, StoreError> + Send + 'static,
+{
+    let store = store.clone();
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) => rt
+            .spawn_blocking(move || f(&*store))
+            .await
+            .map_err(|e| StoreError::Io(format!("store task failed: {e}")))?,
+        Err(_) => f(&*store),
+    }
 }
 
 /// In-memory store for tests, with failure injection.
 #[derive(Default)]
 pub struct MemoryStore {
     committed: Mutex<Vec<TokenMeta>>,
-    pending: Mutex<Vec<TokenMeta>>,
+    pending: Mutex<Vec<PendingAdd>>,
     secrets: Mutex<BTreeMap<String, Vec<u8>>>,
     /// When set, every call fails with this error.
     pub fail_with: Mutex<Option<StoreError>>,
@@ -123,7 +166,7 @@ impl MemoryStore {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .map(|m| m.serial.as_str().to_owned())
+            .map(|p| p.meta.serial.as_str().to_owned())
             .collect()
     }
 
@@ -166,17 +209,19 @@ impl TokenStore for MemoryStore {
         &self,
         meta: &TokenMeta,
         secret: &Secret,
-        _finish: Option<&FinishRequest>,
+        finish: Option<&FinishRequest>,
     ) -> Result<(), StoreError> {
         self.check()?;
         self.secrets
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(meta.serial.as_str().to_owned(), secret.expose().to_vec());
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(meta.clone());
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.retain(|p| p.meta.serial != meta.serial);
+        pending.push(PendingAdd {
+            meta: meta.clone(),
+            finish: finish.cloned(),
+        });
         Ok(())
     }
 
@@ -185,15 +230,15 @@ impl TokenStore for MemoryStore {
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         let pos = pending
             .iter()
-            .position(|m| &m.serial == serial)
+            .position(|p| &p.meta.serial == serial)
             .ok_or_else(|| StoreError::NotFound {
                 serial: serial.as_str().to_owned(),
             })?;
-        let m = pending.remove(pos);
+        let p = pending.remove(pos);
         self.committed
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(m);
+            .push(p.meta);
         Ok(())
     }
 
@@ -202,12 +247,21 @@ impl TokenStore for MemoryStore {
         self.pending
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .retain(|m| &m.serial != serial);
+            .retain(|p| &p.meta.serial != serial);
         self.secrets
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(serial.as_str());
         Ok(())
+    }
+
+    fn pending_adds(&self) -> Result<Vec<PendingAdd>, StoreError> {
+        self.check()?;
+        Ok(self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone())
     }
 
     fn remove(&self, serial: &Serial) -> Result<(), StoreError> {
@@ -231,7 +285,7 @@ impl TokenStore for MemoryStore {
         &self,
         serial: &Serial,
         bind_by: u64,
-        clock_offset: i64,
+        clock_offset: Option<i64>,
         _measured_at: u64,
     ) -> Result<(), StoreError> {
         self.check()?;
@@ -243,7 +297,9 @@ impl TokenStore for MemoryStore {
         {
             if &m.serial == serial {
                 m.bind_by = Some(bind_by);
-                m.clock_offset = Some(clock_offset);
+                if clock_offset.is_some() {
+                    m.clock_offset = clock_offset;
+                }
             }
         }
         Ok(())

@@ -2,7 +2,7 @@
 //! ticker and shows the current route.
 use crate::i18n::{tr, Lang, Msg};
 use crate::services::clock::millis_to_next_second;
-use crate::services::{Services, StoreError, TokenMeta};
+use crate::services::{recover_pending, Recovery, Services, StoreError, TokenMeta};
 use crate::ui::details::DetailsScreen;
 use crate::ui::pair::PairScreen;
 use crate::ui::problem::StoreProblem;
@@ -51,6 +51,9 @@ pub struct AppCtx {
     pub now: Signal<u64>,
     /// Bumped whenever the token list changes, to reload it.
     pub tokens_rev: Signal<u64>,
+    /// `true` while the pairing screen talks to the bank (no recovery pass
+    /// starts then, so it never touches a pairing in flight).
+    pub pairing: Signal<bool>,
 }
 
 impl AppCtx {
@@ -80,6 +83,78 @@ pub fn use_tokens() -> Memo<Result<Vec<TokenMeta>, StoreError>> {
     })
 }
 
+/// Seconds before an unconfirmed pairing is tried again while the app runs.
+pub const RECOVERY_RETRY_SECS: u64 = 60;
+
+/// Merges the results of a recovery pass into the notices shown: a token's
+/// newer result replaces its older one; other notices stay until dismissed.
+fn merge_notices(notices: &mut Vec<Recovery>, results: Vec<Recovery>) {
+    for r in results {
+        let serial = recovery_serial(&r).clone();
+        notices.retain(|n| recovery_serial(n) != &serial);
+        notices.push(r);
+    }
+}
+
+fn recovery_serial(r: &Recovery) -> &Serial {
+    match r {
+        Recovery::Completed { serial, .. }
+        | Recovery::Abandoned { serial, .. }
+        | Recovery::NotConfirmed { serial, .. }
+        | Recovery::StoreFailed { serial, .. } => serial,
+    }
+}
+
+/// Resolves interrupted pairings ([`recover_pending`]) at start, whenever
+/// the token list or a token is shown again, and every
+/// [`RECOVERY_RETRY_SECS`] while one stays unconfirmed. One pass at a time,
+/// never while [`AppCtx::pairing`]; a pass only handles the pairings
+/// pending when it began, so it never races a pairing started later.
+/// Returns the notices to show.
+fn use_pairing_recovery(ctx: AppCtx) -> Signal<Vec<Recovery>> {
+    let services = use_services();
+    let mut notices = use_signal(Vec::<Recovery>::new);
+    let mut running = use_signal(|| false);
+    let mut retry = use_signal(|| 0u64);
+    // Last `retry` value a pass was started for (`None`: no pass yet).
+    let mut seen_retry = use_signal(|| None::<u64>);
+    let mut rev = ctx.tokens_rev;
+    use_effect(move || {
+        let route = (ctx.route)();
+        let _ = (ctx.tokens_rev)();
+        let r = retry();
+        let busy = (ctx.pairing)();
+        // At start, on a timed retry, or when tokens are shown again.
+        let due = *seen_retry.peek() != Some(r) || matches!(route, Route::List | Route::Token(_));
+        if *running.peek() || busy || !due {
+            return;
+        }
+        seen_retry.set(Some(r));
+        running.set(true);
+        let services = services.clone();
+        spawn(async move {
+            let results = recover_pending(&services).await;
+            running.set(false);
+            // A store error here shows as the list's own problem screen.
+            let Ok(results) = results else { return };
+            if results.is_empty() {
+                return;
+            }
+            let changed = results.iter().any(Recovery::changed_list);
+            let waiting = results.iter().any(|r| !r.changed_list());
+            notices.with_mut(|n| merge_notices(n, results));
+            if changed {
+                rev += 1;
+            }
+            if waiting {
+                tokio::time::sleep(Duration::from_secs(RECOVERY_RETRY_SECS)).await;
+                retry += 1;
+            }
+        });
+    });
+    notices
+}
+
 /// The root component. Needs the root contexts [`Services`] and
 /// [`StartOptions`].
 #[component]
@@ -105,6 +180,7 @@ pub fn App() -> Element {
         lang: Signal::new(start.lang),
         now: Signal::new(start_now),
         tokens_rev: Signal::new(0),
+        pairing: Signal::new(false),
     });
     // One timer: sleep until the next whole second of the app clock, then
     // publish the new second. Nothing runs between ticks.
@@ -122,6 +198,7 @@ pub fn App() -> Element {
             }
         }
     });
+    let mut notices = use_pairing_recovery(ctx);
     let tokens = use_tokens();
     let lang = (ctx.lang)();
     let route = (ctx.route)();
@@ -150,6 +227,30 @@ pub fn App() -> Element {
                         lang_sig.set(next);
                     },
                     {tr(lang, Msg::SwitchLanguage)}
+                }
+            }
+            if !notices.read().is_empty() {
+                div { class: "notices", id: "recovery-notices",
+                    for (i, n) in notices.read().iter().enumerate() {
+                        div {
+                            key: "{i}",
+                            class: if matches!(n, Recovery::Completed { .. }) { "notice" } else { "notice warning" },
+                            role: "status",
+                            p { {crate::i18n::recovery(lang, n)} }
+                            button {
+                                class: "link",
+                                aria_label: "{tr(lang, Msg::Dismiss)}",
+                                onclick: move |_| {
+                                    notices.with_mut(|v| {
+                                        if i < v.len() {
+                                            v.remove(i);
+                                        }
+                                    });
+                                },
+                                {tr(lang, Msg::Dismiss)}
+                            }
+                        }
+                    }
                 }
             }
             main { {body} }

@@ -109,7 +109,11 @@ pub async fn run_pairing(
         .store
         .begin_add(&meta, &paired.secret, Some(&paired.finish_request))
         .map_err(|e| Failure::new(Msg::FailStore, e))?;
-    let finished = match services.bank.finish(&bank.url, &paired).await {
+    let finished = match services
+        .bank
+        .finish(&bank.url, &paired.finish_request)
+        .await
+    {
         Ok(f) => f,
         Err(e) => {
             // Best effort: a failed abort leaves only a pending record,
@@ -126,7 +130,7 @@ pub async fn run_pairing(
     // Informational metadata: a failure here loses nothing that matters.
     let _ = services
         .store
-        .record_pairing(&meta.serial, finished.bind_by, offset, now);
+        .record_pairing(&meta.serial, finished.bind_by, Some(offset), now);
     Ok(Paired {
         serial: meta.serial,
         bank_name: meta.bank_name,
@@ -165,6 +169,7 @@ pub fn PairScreen(link: Option<String>) -> Element {
     let mut qr_path = use_signal(String::new);
     let mut route = ctx.route;
     let mut rev = ctx.tokens_rev;
+    let mut pairing = ctx.pairing;
     let lang = (ctx.lang)();
     let t = move |m: Msg| crate::i18n::tr(lang, m);
     let has_tokens = matches!(services.store.list(), Ok(l) if !l.is_empty());
@@ -296,8 +301,11 @@ pub fn PairScreen(link: Option<String>) -> Element {
                                 let services = services.clone();
                                 let (bank, key) = (bank.clone(), key.clone());
                                 step.set(PairStep::Working(bank.name.clone()));
+                                pairing.set(true);
                                 spawn(async move {
-                                    let next = match run_pairing(&services, &bank, &key).await {
+                                    let result = run_pairing(&services, &bank, &key).await;
+                                    pairing.set(false);
+                                    let next = match result {
                                         Ok(p) => {
                                             rev += 1;
                                             PairStep::Done(p)
