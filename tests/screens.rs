@@ -875,6 +875,11 @@ async fn interrupted_pairing_is_finished_at_start() {
     assert!(w.store.pending().is_empty());
     let html = h.html();
     assert!(html.contains("登録が完了しました"), "{html}");
+    let code = w.bank.bank_code(serial.as_str(), 1_700_000_000);
+    assert!(
+        html.contains(&format!("{} {}", &code[..3], &code[3..])),
+        "the recovered (only) token opens: {html}"
+    );
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
@@ -1048,6 +1053,141 @@ fn pending_add_debug_hides_the_finish_request() {
         "{d}"
     );
     assert!(d.contains("redacted"));
+}
+
+// ---------------------------------------------------------------- store off the UI thread
+
+/// Delegates to a [`MemoryStore`], counting `list` calls and recording the
+/// threads every call ran on.
+struct Spy {
+    inner: Arc<MemoryStore>,
+    lists: Mutex<usize>,
+    threads: Mutex<Vec<std::thread::ThreadId>>,
+}
+
+impl Spy {
+    fn new(inner: Arc<MemoryStore>) -> Spy {
+        Spy {
+            inner,
+            lists: Mutex::new(0),
+            threads: Mutex::new(Vec::new()),
+        }
+    }
+    fn seen(&self) {
+        self.threads
+            .lock()
+            .unwrap()
+            .push(std::thread::current().id());
+    }
+}
+
+impl TokenStore for Spy {
+    fn list(&self) -> Result<Vec<TokenMeta>, StoreError> {
+        self.seen();
+        *self.lists.lock().unwrap() += 1;
+        self.inner.list()
+    }
+    fn secret(&self, serial: &Serial) -> Result<Secret, StoreError> {
+        self.seen();
+        self.inner.secret(serial)
+    }
+    fn begin_add(
+        &self,
+        meta: &TokenMeta,
+        secret: &Secret,
+        finish: Option<&FinishRequest>,
+    ) -> Result<(), StoreError> {
+        self.seen();
+        self.inner.begin_add(meta, secret, finish)
+    }
+    fn commit_add(&self, serial: &Serial) -> Result<(), StoreError> {
+        self.seen();
+        self.inner.commit_add(serial)
+    }
+    fn abort_add(&self, serial: &Serial) -> Result<(), StoreError> {
+        self.seen();
+        self.inner.abort_add(serial)
+    }
+    fn pending_adds(&self) -> Result<Vec<softtoken::services::PendingAdd>, StoreError> {
+        self.seen();
+        self.inner.pending_adds()
+    }
+    fn remove(&self, serial: &Serial) -> Result<(), StoreError> {
+        self.seen();
+        self.inner.remove(serial)
+    }
+    fn record_pairing(
+        &self,
+        serial: &Serial,
+        bind_by: u64,
+        clock_offset: Option<i64>,
+        at: u64,
+    ) -> Result<(), StoreError> {
+        self.seen();
+        self.inner.record_pairing(serial, bind_by, clock_offset, at)
+    }
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn start_reads_the_list_once_and_no_store_call_runs_on_the_ui_thread() {
+    let w = world(1_111_111_109, rfc_token());
+    w.bank.set_state(SERIAL, TokenState::Active);
+    let spy = Arc::new(Spy::new(w.store.clone()));
+    let mut h = Harness::start(
+        spy.clone(),
+        w.bank.clone(),
+        dir_of(&w.bank),
+        w.clock.clone(),
+        Lang::Ja,
+        None,
+    );
+    // Before the store answered: a loading state, no code yet.
+    assert!(h.html().contains(r#"id="loading""#), "{}", h.html());
+    h.settle().await;
+    assert!(h.html().contains(">081 804<"), "{}", h.html());
+    assert_eq!(
+        *spy.lists.lock().unwrap(),
+        1,
+        "one read of the list at start"
+    );
+    // Details and back: no further read of the list.
+    h.click("詳細").await;
+    h.click("戻る").await;
+    assert_eq!(*spy.lists.lock().unwrap(), 1);
+    // Removal runs off the UI thread too.
+    h.click("詳細").await;
+    h.click("このトークンを削除").await;
+    h.click("削除する").await;
+    assert!(w.store.list().unwrap().is_empty());
+    let ui = std::thread::current().id();
+    let threads = spy.threads.lock().unwrap().clone();
+    assert!(threads.len() >= 4, "{threads:?}");
+    assert!(
+        threads.iter().all(|t| *t != ui),
+        "a store call ran on the UI thread"
+    );
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn pairing_stores_off_the_ui_thread_and_stays_on_its_result() {
+    let w = world(1_700_000_000, vec![]);
+    let spy = Arc::new(Spy::new(w.store.clone()));
+    let mut h = Harness::start(
+        spy.clone(),
+        w.bank.clone(),
+        dir_of(&w.bank),
+        w.clock.clone(),
+        Lang::Ja,
+        None,
+    );
+    h.settle().await;
+    // No token: the start screen is pairing; once paired, the result stays.
+    h.click("デモ信用金庫").await;
+    h.click("登録する").await;
+    assert!(h.html().contains("トークンを発行しました"), "{}", h.html());
+    assert_eq!(w.store.list().unwrap().len(), 1);
+    let ui = std::thread::current().id();
+    assert!(spy.threads.lock().unwrap().iter().all(|t| *t != ui));
 }
 
 #[test]

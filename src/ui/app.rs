@@ -2,6 +2,7 @@
 //! ticker and shows the current route.
 use crate::i18n::{tr, Lang, Msg};
 use crate::services::clock::millis_to_next_second;
+use crate::services::store::blocking;
 use crate::services::{recover_pending, Recovery, Services, StoreError, TokenMeta};
 use crate::ui::details::DetailsScreen;
 use crate::ui::pair::PairScreen;
@@ -18,6 +19,10 @@ pub const CSS: &str = include_str!("../../assets/app.css");
 /// Where the app is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
+    /// Just started: the screen follows from the token list (one token →
+    /// its code, none → pairing, several → the list) until the person
+    /// goes somewhere ([`AppCtx::shown`] resolves it).
+    Start,
     /// All tokens.
     List,
     /// One token's code.
@@ -40,11 +45,18 @@ pub struct StartOptions {
     pub pair_link: Option<String>,
 }
 
+/// The token list as loaded from the store (off the UI thread): `None`
+/// until the first load finished; keeps the last list while reloading.
+pub type TokenList = Resource<Result<Vec<TokenMeta>, StoreError>>;
+
 /// State shared by all screens (signals, so `Copy`).
 #[derive(Clone, Copy)]
 pub struct AppCtx {
-    /// Current route.
+    /// Where the person went ([`Route::Start`] until they go somewhere).
     pub route: Signal<Route>,
+    /// The screen shown: `route` with [`Route::Start`] resolved from the
+    /// token list (stays `Start` while the list is loading or failed).
+    pub shown: Memo<Route>,
     /// Display language.
     pub lang: Signal<Lang>,
     /// Current time in whole Unix seconds, updated once per second.
@@ -54,12 +66,24 @@ pub struct AppCtx {
     /// `true` while the pairing screen talks to the bank (no recovery pass
     /// starts then, so it never touches a pairing in flight).
     pub pairing: Signal<bool>,
+    /// The token list, read once per `tokens_rev` for every screen.
+    pub tokens: TokenList,
 }
 
 impl AppCtx {
     /// A message in the current language.
     pub fn t(&self, msg: Msg) -> &'static str {
         tr((self.lang)(), msg)
+    }
+}
+
+/// [`Route::Start`] resolved from the loaded list; other routes unchanged.
+pub fn resolve_route(route: Route, list: Option<&Result<Vec<TokenMeta>, StoreError>>) -> Route {
+    match (route, list) {
+        (Route::Start, Some(Ok(l))) if l.len() == 1 => Route::Token(l[0].serial.clone()),
+        (Route::Start, Some(Ok(l))) if l.is_empty() => Route::Pair { link: None },
+        (Route::Start, Some(Ok(_))) => Route::List,
+        (r, _) => r,
     }
 }
 
@@ -73,14 +97,9 @@ pub fn use_services() -> Services {
     use_context::<Services>()
 }
 
-/// The token list, reloaded when `tokens_rev` changes.
-pub fn use_tokens() -> Memo<Result<Vec<TokenMeta>, StoreError>> {
-    let services = use_services();
-    let ctx = use_app();
-    use_memo(move || {
-        let _ = (ctx.tokens_rev)();
-        services.store.list()
-    })
+/// The token list shared by all screens (see [`TokenList`]).
+pub fn use_tokens() -> TokenList {
+    use_app().tokens
 }
 
 /// Seconds before an unconfirmed pairing is tried again while the app runs.
@@ -120,7 +139,7 @@ fn use_pairing_recovery(ctx: AppCtx) -> Signal<Vec<Recovery>> {
     let mut seen_retry = use_signal(|| None::<u64>);
     let mut rev = ctx.tokens_rev;
     use_effect(move || {
-        let route = (ctx.route)();
+        let route = (ctx.shown)();
         let _ = (ctx.tokens_rev)();
         let r = retry();
         let busy = (ctx.pairing)();
@@ -162,25 +181,32 @@ pub fn App() -> Element {
     let services = use_services();
     let start = use_context::<StartOptions>();
     let clock = services.clock.clone();
-    let start_now = clock.now_unix();
-    let initial = {
-        let start = start.clone();
-        let services = services.clone();
-        move || match start.pair_link {
-            Some(link) => Route::Pair { link: Some(link) },
-            None => match services.store.list() {
-                Ok(list) if list.len() == 1 => Route::Token(list[0].serial.clone()),
-                Ok(list) if list.is_empty() => Route::Pair { link: None },
-                _ => Route::List,
-            },
+    let route = use_signal(|| match start.pair_link.clone() {
+        Some(link) => Route::Pair { link: Some(link) },
+        None => Route::Start,
+    });
+    let lang = use_signal(|| start.lang);
+    let now = use_signal(|| clock.now_unix());
+    let tokens_rev = use_signal(|| 0u64);
+    let pairing = use_signal(|| false);
+    // The one read of the token list (per change), off the UI thread.
+    let tokens = use_resource({
+        let store = services.store.clone();
+        move || {
+            let _ = tokens_rev();
+            let store = store.clone();
+            async move { blocking(&store, |s| s.list()).await }
         }
-    };
+    });
+    let shown = use_memo(move || resolve_route(route(), tokens.read().as_ref()));
     let ctx = use_context_provider(|| AppCtx {
-        route: Signal::new(initial()),
-        lang: Signal::new(start.lang),
-        now: Signal::new(start_now),
-        tokens_rev: Signal::new(0),
-        pairing: Signal::new(false),
+        route,
+        shown,
+        lang,
+        now,
+        tokens_rev,
+        pairing,
+        tokens,
     });
     // One timer: sleep until the next whole second of the app clock, then
     // publish the new second. Nothing runs between ticks.
@@ -199,17 +225,18 @@ pub fn App() -> Element {
         }
     });
     let mut notices = use_pairing_recovery(ctx);
-    let tokens = use_tokens();
     let lang = (ctx.lang)();
-    let route = (ctx.route)();
-    let body = match (&*tokens.read(), route) {
-        (Err(e), _) => rsx! { StoreProblem { error: e.clone() } },
-        (Ok(_), Route::List) => rsx! { TokensScreen {} },
-        (Ok(_), Route::Token(serial)) => rsx! { TokenScreen { key: "{serial.as_str()}", serial } },
-        (Ok(_), Route::Details(serial)) => {
+    let body = match (tokens.read().as_ref(), shown()) {
+        (Some(Err(e)), _) => rsx! { StoreProblem { error: e.clone() } },
+        (None, _) | (_, Route::Start) => rsx! { Loading {} },
+        (Some(Ok(_)), Route::List) => rsx! { TokensScreen {} },
+        (Some(Ok(_)), Route::Token(serial)) => {
+            rsx! { TokenScreen { key: "{serial.as_str()}", serial } }
+        }
+        (Some(Ok(_)), Route::Details(serial)) => {
             rsx! { DetailsScreen { key: "{serial.as_str()}", serial } }
         }
-        (Ok(_), Route::Pair { link }) => rsx! { PairScreen { link } },
+        (Some(Ok(_)), Route::Pair { link }) => rsx! { PairScreen { link } },
     };
     let mut lang_sig = ctx.lang;
     rsx! {
@@ -254,6 +281,17 @@ pub fn App() -> Element {
                 }
             }
             main { {body} }
+        }
+    }
+}
+
+/// Shown while the store is being read.
+#[component]
+pub fn Loading() -> Element {
+    let ctx = use_app();
+    rsx! {
+        section { class: "loading", role: "status", aria_live: "polite", id: "loading",
+            p { "{ctx.t(Msg::Loading)}" }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Token management: details (bank, serial, paired on, state) and removal
 //! behind the guide's warning about 「交換」.
 use crate::i18n::{date, Msg};
+use crate::services::store::blocking;
 use crate::services::StoreError;
 use crate::ui::app::{use_app, use_services, use_tokens, Route};
 use crate::ui::bank_status::use_bank_status;
@@ -15,13 +16,14 @@ pub fn DetailsScreen(serial: Serial) -> Element {
     let ctx = use_app();
     let services = use_services();
     let tokens = use_tokens();
-    let meta = match &*tokens.read() {
-        Ok(list) => list.iter().find(|m| m.serial == serial).cloned(),
-        Err(_) => None,
+    let meta = match tokens.read().as_ref() {
+        Some(Ok(list)) => list.iter().find(|m| m.serial == serial).cloned(),
+        _ => None,
     };
     let status = use_bank_status(meta.clone());
     let mut confirming = use_signal(|| false);
     let mut failure = use_signal(|| None::<StoreError>);
+    let mut removing = use_signal(|| false);
     let mut route = ctx.route;
     let mut rev = ctx.tokens_rev;
     let Some(meta) = meta else {
@@ -85,17 +87,28 @@ pub fn DetailsScreen(serial: Serial) -> Element {
                             class: "danger",
                             id: "remove-confirm",
                             aria_label: "{ctx.t(Msg::RemoveConfirm)}",
+                            disabled: removing(),
                             onclick: move |_| {
-                                match services.store.remove(&remove_serial) {
-                                    Ok(()) => {
-                                        confirming.set(false);
-                                        route.set(Route::List);
-                                        rev += 1;
-                                    }
-                                    Err(e) => failure.set(Some(e)),
+                                if *removing.peek() {
+                                    return;
                                 }
+                                removing.set(true);
+                                let store = services.store.clone();
+                                let serial = remove_serial.clone();
+                                spawn(async move {
+                                    let result = blocking(&store, move |s| s.remove(&serial)).await;
+                                    removing.set(false);
+                                    match result {
+                                        Ok(()) => {
+                                            confirming.set(false);
+                                            route.set(Route::List);
+                                            rev += 1;
+                                        }
+                                        Err(e) => failure.set(Some(e)),
+                                    }
+                                });
                             },
-                            "{ctx.t(Msg::RemoveConfirm)}"
+                            if removing() { "{ctx.t(Msg::Loading)}" } else { "{ctx.t(Msg::RemoveConfirm)}" }
                         }
                     }
                 }

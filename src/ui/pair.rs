@@ -2,6 +2,7 @@
 //! a QR image), confirm, pair, and see the serial, the code and what to do
 //! next in web banking.
 use crate::i18n::{date_time, Msg};
+use crate::services::store::blocking;
 use crate::services::{BankEntry, ClientError, DirectoryError, PinnedKey, Services, TokenMeta};
 use crate::ui::app::{use_app, use_services, Route};
 use crate::ui::bank_status::{clock_difference, CLOCK_LIMIT_SECS};
@@ -105,9 +106,14 @@ pub async fn run_pairing(
     };
     let gen = Generator::new(&paired.secret, Params::STK1)
         .map_err(|e| Failure::new(Msg::FailProtocol, e))?;
-    services
-        .store
-        .begin_add(&meta, &paired.secret, Some(&paired.finish_request))
+    let store = &services.store;
+    let (m, secret, req) = (
+        meta.clone(),
+        paired.secret.clone(),
+        paired.finish_request.clone(),
+    );
+    blocking(store, move |s| s.begin_add(&m, &secret, Some(&req)))
+        .await
         .map_err(|e| Failure::new(Msg::FailStore, e))?;
     let finished = match services
         .bank
@@ -117,20 +123,22 @@ pub async fn run_pairing(
         Ok(f) => f,
         Err(e) => {
             // Best effort: a failed abort leaves only a pending record,
-            // which the store never lists.
-            let _ = services.store.abort_add(&meta.serial);
+            // which the store never lists and the recovery resolves.
+            let serial = meta.serial.clone();
+            let _ = blocking(store, move |s| s.abort_add(&serial)).await;
             return Err(client_failure(&e));
         }
     };
-    services
-        .store
-        .commit_add(&meta.serial)
-        .map_err(|e| Failure::new(Msg::FailStore, e))?;
     let offset = paired.server_time as i64 - now as i64;
-    // Informational metadata: a failure here loses nothing that matters.
-    let _ = services
-        .store
-        .record_pairing(&meta.serial, finished.bind_by, Some(offset), now);
+    let (serial, bind_by) = (meta.serial.clone(), finished.bind_by);
+    blocking(store, move |s| {
+        s.commit_add(&serial)?;
+        // Informational metadata: a failure here loses nothing that matters.
+        let _ = s.record_pairing(&serial, bind_by, Some(offset), now);
+        Ok(())
+    })
+    .await
+    .map_err(|e| Failure::new(Msg::FailStore, e))?;
     Ok(Paired {
         serial: meta.serial,
         bank_name: meta.bank_name,
@@ -172,7 +180,7 @@ pub fn PairScreen(link: Option<String>) -> Element {
     let mut pairing = ctx.pairing;
     let lang = (ctx.lang)();
     let t = move |m: Msg| crate::i18n::tr(lang, m);
-    let has_tokens = matches!(services.store.list(), Ok(l) if !l.is_empty());
+    let has_tokens = matches!(ctx.tokens.read().as_ref(), Some(Ok(l)) if !l.is_empty());
 
     let current = step();
     let body = match current {
@@ -302,6 +310,11 @@ pub fn PairScreen(link: Option<String>) -> Element {
                                 let (bank, key) = (bank.clone(), key.clone());
                                 step.set(PairStep::Working(bank.name.clone()));
                                 pairing.set(true);
+                                // Stay here through the result even when the
+                                // new token changes what the start screen is.
+                                if *route.peek() == Route::Start {
+                                    route.set(Route::Pair { link: None });
+                                }
                                 spawn(async move {
                                     let result = run_pairing(&services, &bank, &key).await;
                                     pairing.set(false);

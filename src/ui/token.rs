@@ -1,6 +1,7 @@
 //! The token screen: bank, serial, the current code, its countdown, the
 //! bank's state of the token and the clock warning.
 use crate::i18n::Msg;
+use crate::services::store::blocking;
 use crate::services::{StoreError, TokenMeta};
 use crate::ui::app::{use_app, use_services, use_tokens, Route};
 use crate::ui::bank_status::{
@@ -42,16 +43,22 @@ pub fn TokenScreen(serial: Serial) -> Element {
     let ctx = use_app();
     let services = use_services();
     let tokens = use_tokens();
-    let meta: Option<TokenMeta> = match &*tokens.read() {
-        Ok(list) => list.iter().find(|m| m.serial == serial).cloned(),
-        Err(_) => None,
+    let meta: Option<TokenMeta> = match tokens.read().as_ref() {
+        Some(Ok(list)) => list.iter().find(|m| m.serial == serial).cloned(),
+        _ => None,
     };
-    let gen = use_hook({
+    // The secret is read once per screen, off the UI thread.
+    let gen = use_resource({
         let serial = serial.clone();
-        move || -> Result<Generator, StoreError> {
-            let secret = services.store.secret(&serial)?;
-            Generator::new(&secret, softtoken_core::Params::STK1)
-                .map_err(|e| StoreError::Io(e.to_string()))
+        let store = services.store.clone();
+        move || {
+            let serial = serial.clone();
+            let store = store.clone();
+            async move {
+                let secret = blocking(&store, move |s| s.secret(&serial)).await?;
+                Generator::new(&secret, softtoken_core::Params::STK1)
+                    .map_err(|e| StoreError::Io(e.to_string()))
+            }
         }
     });
     let status = use_bank_status(meta.clone());
@@ -63,9 +70,10 @@ pub fn TokenScreen(serial: Serial) -> Element {
             }
         };
     };
-    let gen = match gen {
-        Ok(g) => g,
-        Err(e) => return rsx! { StoreProblem { error: e } },
+    let gen = match gen.read().as_ref() {
+        None => None,
+        Some(Ok(g)) => Some(g.clone()),
+        Some(Err(e)) => return rsx! { StoreProblem { error: e.clone() } },
     };
     // Prefer a fresh server time from the status call; otherwise the
     // offset measured at pairing.
@@ -75,7 +83,7 @@ pub fn TokenScreen(serial: Serial) -> Element {
         }
         _ => meta.clock_offset.and_then(offset_warning),
     };
-    let several = matches!(&*tokens.read(), Ok(l) if l.len() > 1);
+    let several = matches!(tokens.read().as_ref(), Some(Ok(l)) if l.len() > 1);
     let details_serial = serial.clone();
     rsx! {
         section { class: "token", aria_labelledby: "bank-name",
@@ -94,7 +102,11 @@ pub fn TokenScreen(serial: Serial) -> Element {
                 span { class: "serial", id: "serial", "{serial.formatted()}" }
             }
             p { class: "label", "{ctx.t(Msg::Otp)}" }
-            LiveCode { gen }
+            if let Some(gen) = gen {
+                LiveCode { gen }
+            } else {
+                p { class: "code loading", role: "status", "{ctx.t(Msg::Loading)}" }
+            }
             StateLine { view: status() }
             if let Some(d) = diff { ClockWarning { diff: d } }
             button {

@@ -9,9 +9,9 @@ pub fn TokensScreen() -> Element {
     let ctx = use_app();
     let tokens = use_tokens();
     let mut route = ctx.route;
-    let list = match &*tokens.read() {
-        Ok(l) => l.clone(),
-        Err(_) => Vec::new(),
+    let list = match tokens.read().as_ref() {
+        Some(Ok(l)) => l.clone(),
+        _ => Vec::new(),
     };
     rsx! {
         section { class: "tokens",
