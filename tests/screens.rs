@@ -22,6 +22,7 @@ use softtoken_core::{Generator, Params, Secret, Serial};
 use std::any::Any;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,7 +38,7 @@ struct FakeBank {
     clock: FixedClock,
     store: Arc<MemoryStore>,
     /// Bank clock − device clock.
-    server_skew: i64,
+    server_skew: AtomicI64,
     states: Mutex<HashMap<String, TokenState>>,
     /// Status answers carry the bank time.
     status_time: bool,
@@ -56,7 +57,7 @@ impl FakeBank {
             key: ServerKey::from_secret_bytes(KID, [7u8; 32]),
             clock,
             store,
-            server_skew: 0,
+            server_skew: AtomicI64::new(0),
             states: Mutex::new(HashMap::new()),
             status_time: false,
             pending: Mutex::new(Vec::new()),
@@ -81,7 +82,8 @@ impl FakeBank {
     }
 
     fn bank_now(&self) -> u64 {
-        (softtoken::services::Clock::now_unix(&self.clock) as i64 + self.server_skew) as u64
+        (softtoken::services::Clock::now_unix(&self.clock) as i64
+            + self.server_skew.load(Ordering::SeqCst)) as u64
     }
 
     /// The bank's own view of a token's current code.
@@ -491,7 +493,7 @@ async fn issued_state_tells_how_to_register() {
 async fn clock_warning_when_device_and_bank_differ_by_more_than_15_s() {
     let mut w = world(1_700_000_000, rfc_token());
     let mut bank = FakeBank::new(w.clock.clone(), w.store.clone());
-    bank.server_skew = -40;
+    bank.server_skew = AtomicI64::new(-40);
     bank.status_time = true;
     bank.set_state(SERIAL, TokenState::Active);
     w.bank = Arc::new(bank);
@@ -505,7 +507,7 @@ async fn clock_warning_when_device_and_bank_differ_by_more_than_15_s() {
 
     // 15 s is tolerated.
     let mut bank = FakeBank::new(w.clock.clone(), w.store.clone());
-    bank.server_skew = 15;
+    bank.server_skew = AtomicI64::new(15);
     bank.status_time = true;
     w.bank = Arc::new(bank);
     let h = app(&w, Lang::Ja, None).await;
@@ -517,6 +519,55 @@ async fn clock_warning_when_device_and_bank_differ_by_more_than_15_s() {
     let w = world(1_700_000_000, vec![(m, Secret::from_slice(RFC_SEED))]);
     let h = app(&w, Lang::En, None).await;
     assert!(h.html().contains("20 s behind the bank"), "{}", h.html());
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn bank_time_from_the_status_answer_shows_and_hides_the_clock_warning() {
+    // 5 s off: no warning.
+    let mut w = world(1_700_000_000, rfc_token());
+    let mut bank = FakeBank::new(w.clock.clone(), w.store.clone());
+    bank.server_skew.store(5, Ordering::SeqCst);
+    bank.status_time = true;
+    bank.set_state(SERIAL, TokenState::Active);
+    w.bank = Arc::new(bank);
+    let h = app(&w, Lang::En, None).await;
+    assert!(h.html().contains("In use"), "{}", h.html());
+    assert!(!h.html().contains("clock-warning"));
+
+    // No (or no valid) bank time in the answer, nothing stored: no warning,
+    // no error.
+    let mut w = world(1_700_000_000, rfc_token());
+    let bank = FakeBank::new(w.clock.clone(), w.store.clone());
+    bank.server_skew.store(-40, Ordering::SeqCst);
+    bank.set_state(SERIAL, TokenState::Active);
+    w.bank = Arc::new(bank);
+    let h = app(&w, Lang::En, None).await;
+    assert!(h.html().contains("In use"));
+    assert!(!h.html().contains("clock-warning"));
+
+    // 40 s ahead → warning with the fix; stays while ticking (the bank's
+    // time is not compared with a later device second).
+    let mut w = world(1_700_000_000, rfc_token());
+    let mut bank = FakeBank::new(w.clock.clone(), w.store.clone());
+    bank.server_skew.store(-40, Ordering::SeqCst);
+    bank.status_time = true;
+    bank.set_state(SERIAL, TokenState::Active);
+    let bank = Arc::new(bank);
+    w.bank = bank.clone();
+    let mut h = app(&w, Lang::En, None).await;
+    assert!(h.html().contains("40 s ahead of the bank"), "{}", h.html());
+    assert!(h.html().contains("Set date and time automatically"));
+    for t in 1_700_000_001..1_700_000_021 {
+        h.tick_to(t).await;
+    }
+    assert!(h.html().contains("40 s ahead of the bank"), "{}", h.html());
+    // The person sets the clock right: the device clock jumps back 40 s,
+    // the status is asked again and the warning goes.
+    let polls = bank.calls.lock().unwrap().len();
+    bank.server_skew.store(0, Ordering::SeqCst);
+    h.tick_to(1_699_999_981).await;
+    assert!(bank.calls.lock().unwrap().len() > polls, "asked again");
+    assert!(!h.html().contains("clock-warning"), "{}", h.html());
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
@@ -806,7 +857,7 @@ async fn keystore_failure_during_pairing_stops_before_finish() {
 async fn pairing_warns_about_the_clock() {
     let mut w = world(1_700_000_000, vec![]);
     let mut bank = FakeBank::new(w.clock.clone(), w.store.clone());
-    bank.server_skew = 120;
+    bank.server_skew = AtomicI64::new(120);
     w.bank = Arc::new(bank);
     let mut h = app(&w, Lang::Ja, Some(&link(BANK_ID, KID))).await;
     h.click("登録する").await;

@@ -37,7 +37,9 @@ pub enum ClientError {
 pub struct BankStatus {
     /// Life-cycle state.
     pub state: TokenState,
-    /// Bank time (Unix seconds) when known (from the HTTP `Date` header).
+    /// Bank time (Unix seconds) when it answered, from the answer's HTTP
+    /// `Date` header (STK1's status body has none); `None` when the header
+    /// is missing or not a valid HTTP-date.
     pub server_time: Option<u64>,
 }
 

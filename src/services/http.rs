@@ -88,10 +88,13 @@ impl BankClient for HttpBankClient {
         serial: &'a Serial,
     ) -> BoxFuture<'a, Result<BankStatus, ClientError>> {
         Box::pin(async move {
-            let s = connect(url)?.status(serial).await.map_err(map_error)?;
+            let t = connect(url)?
+                .status_with_time(serial)
+                .await
+                .map_err(map_error)?;
             Ok(BankStatus {
-                state: s.state,
-                server_time: None,
+                state: t.status.state,
+                server_time: t.server_time,
             })
         })
     }

@@ -68,6 +68,9 @@ pub struct AppCtx {
     pub pairing: Signal<bool>,
     /// The token list, read once per `tokens_rev` for every screen.
     pub tokens: TokenList,
+    /// Bumped when the device clock jumps (see [`clock_jumped`]); the
+    /// bank status is checked again then.
+    pub clock_jumps: Signal<u64>,
 }
 
 impl AppCtx {
@@ -75,6 +78,22 @@ impl AppCtx {
     pub fn t(&self, msg: Msg) -> &'static str {
         tr((self.lang)(), msg)
     }
+}
+
+/// Largest difference, in milliseconds, between how far the device clock
+/// and the monotonic clock moved between two ticks that is not a jump.
+pub const CLOCK_JUMP_MILLIS: i128 = 2_000;
+
+/// Whether the device clock jumped between two `(wall ms, monotonic)`
+/// readings: it moved more than [`CLOCK_JUMP_MILLIS`] more or less than
+/// the monotonic clock did.
+pub fn clock_jumped(
+    before: (u64, tokio::time::Instant),
+    after: (u64, tokio::time::Instant),
+) -> bool {
+    let wall = i128::from(after.0) - i128::from(before.0);
+    let mono = after.1.saturating_duration_since(before.1).as_millis() as i128;
+    (wall - mono).abs() > CLOCK_JUMP_MILLIS
 }
 
 /// [`Route::Start`] resolved from the loaded list; other routes unchanged.
@@ -189,6 +208,7 @@ pub fn App() -> Element {
     let now = use_signal(|| clock.now_unix());
     let tokens_rev = use_signal(|| 0u64);
     let pairing = use_signal(|| false);
+    let clock_jumps = use_signal(|| 0u64);
     // The one read of the token list (per change), off the UI thread.
     let tokens = use_resource({
         let store = services.store.clone();
@@ -207,17 +227,27 @@ pub fn App() -> Element {
         tokens_rev,
         pairing,
         tokens,
+        clock_jumps,
     });
     // One timer: sleep until the next whole second of the app clock, then
-    // publish the new second. Nothing runs between ticks.
+    // publish the new second. Nothing runs between ticks. It also notices
+    // when the device clock moved differently from the monotonic clock
+    // (set by hand or by the network, or the device slept).
     use_future(move || {
         let clock = clock.clone();
         let mut now = ctx.now;
+        let mut jumps = ctx.clock_jumps;
         async move {
+            let mut last = (clock.now_millis(), tokio::time::Instant::now());
             loop {
                 let wait = millis_to_next_second(clock.now_millis());
                 tokio::time::sleep(Duration::from_millis(wait)).await;
-                let t = clock.now_unix();
+                let (wall, mono) = (clock.now_millis(), tokio::time::Instant::now());
+                if clock_jumped(last, (wall, mono)) {
+                    jumps += 1;
+                }
+                last = (wall, mono);
+                let t = wall / 1000;
                 if *now.peek() != t {
                     now.set(t);
                 }

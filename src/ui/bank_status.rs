@@ -1,7 +1,7 @@
 //! The bank's view of a token, fetched from the status endpoint and
 //! refreshed every 30 s while the token still waits for registration.
 use crate::services::{BankStatus, ClientError, Services, TokenMeta};
-use crate::ui::app::use_services;
+use crate::ui::app::{use_app, use_services};
 use dioxus::prelude::*;
 use softtoken_core::stk1::messages::TokenState;
 use std::time::Duration;
@@ -20,25 +20,59 @@ pub enum StatusView {
 /// Seconds between status checks while a token is `issued` or unreachable.
 pub const POLL_SECS: u64 = 30;
 
-async fn fetch(services: &Services, meta: &TokenMeta) -> StatusView {
-    match services.bank.status(&meta.url, &meta.serial).await {
-        Ok(s) => StatusView::Known(s),
-        Err(e) => StatusView::Unreachable(e),
+/// What the screens learn from the status endpoint.
+#[derive(Clone, Copy)]
+pub struct BankCheck {
+    /// The token's state at the bank.
+    pub view: Signal<StatusView>,
+    /// Device − bank clock difference in seconds measured at the last
+    /// status answer that carried the bank's time (`None` before that).
+    pub device_minus_bank: Signal<Option<i64>>,
+}
+
+impl BankCheck {
+    /// The clock difference to warn about: the last measurement if there
+    /// is one, otherwise `stored` (the token's `server - device` offset
+    /// from pairing); `None` when within [`CLOCK_LIMIT_SECS`].
+    pub fn clock_warning(&self, stored: Option<i64>) -> Option<i64> {
+        match (self.device_minus_bank)() {
+            Some(d) => (d.unsigned_abs() > CLOCK_LIMIT_SECS).then_some(d),
+            None => stored.and_then(offset_warning),
+        }
     }
 }
 
-/// Polls the token service for `meta`'s state; stops polling once the
-/// state is final (`active`, `revoked`, `expired`).
-pub fn use_bank_status(meta: Option<TokenMeta>) -> Signal<StatusView> {
+async fn fetch(services: &Services, meta: &TokenMeta) -> (StatusView, Option<i64>) {
+    match services.bank.status(&meta.url, &meta.serial).await {
+        Ok(s) => {
+            let device = services.clock.now_unix();
+            let diff = s.server_time.map(|t| device as i64 - t as i64);
+            (StatusView::Known(s), diff)
+        }
+        Err(e) => (StatusView::Unreachable(e), None),
+    }
+}
+
+/// Polls the token service for `meta`'s state: every [`POLL_SECS`] while
+/// `issued` or unreachable, no more once final (`active`, `revoked`,
+/// `expired`). Every answer with a bank time re-measures the clock
+/// difference; a jump of the device clock ([`AppCtx::clock_jumps`], e.g.
+/// the person set the time) starts a new check at once.
+///
+/// [`AppCtx::clock_jumps`]: crate::ui::AppCtx::clock_jumps
+pub fn use_bank_status(meta: Option<TokenMeta>) -> BankCheck {
     let services = use_services();
+    let ctx = use_app();
     let mut view = use_signal(|| StatusView::Checking);
-    use_future(move || {
+    let mut measured = use_signal(|| None::<i64>);
+    let _poller = use_resource(move || {
+        let _ = (ctx.clock_jumps)();
         let services = services.clone();
         let meta = meta.clone();
         async move {
             let Some(meta) = meta else { return };
             loop {
-                let v = fetch(&services, &meta).await;
+                let (v, diff) = fetch(&services, &meta).await;
                 let again = matches!(
                     v,
                     StatusView::Unreachable(_)
@@ -48,6 +82,10 @@ pub fn use_bank_status(meta: Option<TokenMeta>) -> Signal<StatusView> {
                         })
                 );
                 view.set(v);
+                // A missing or invalid Date keeps the last measurement.
+                if diff.is_some() {
+                    measured.set(diff);
+                }
                 if !again {
                     break;
                 }
@@ -55,7 +93,10 @@ pub fn use_bank_status(meta: Option<TokenMeta>) -> Signal<StatusView> {
             }
         }
     });
-    view
+    BankCheck {
+        view,
+        device_minus_bank: measured,
+    }
 }
 
 /// Clock difference device − bank in seconds, if the bank told its time

@@ -57,7 +57,7 @@ pub fn DetailsScreen(serial: Serial) -> Element {
                 dt { "{ctx.t(Msg::PairedOn)}" }
                 dd { id: "detail-paired", "{date(lang, meta.paired_at)}" }
                 dt { "{ctx.t(Msg::State)}" }
-                dd { StateLine { view: status() } }
+                dd { StateLine { view: (status.view)() } }
             }
             p { class: "warning", id: "remove-warning", "{ctx.t(Msg::RemoveWarning)}" }
             button {

@@ -4,9 +4,7 @@ use crate::i18n::Msg;
 use crate::services::store::blocking;
 use crate::services::{StoreError, TokenMeta};
 use crate::ui::app::{use_app, use_services, use_tokens, Route};
-use crate::ui::bank_status::{
-    clock_difference, offset_warning, use_bank_status, StatusView, CLOCK_LIMIT_SECS,
-};
+use crate::ui::bank_status::use_bank_status;
 use crate::ui::problem::StoreProblem;
 use crate::ui::widgets::{ClockWarning, CodeDisplay, Countdown, StateLine};
 use dioxus::prelude::*;
@@ -75,14 +73,10 @@ pub fn TokenScreen(serial: Serial) -> Element {
         Some(Ok(g)) => Some(g.clone()),
         Some(Err(e)) => return rsx! { StoreProblem { error: e.clone() } },
     };
-    // Prefer a fresh server time from the status call; otherwise the
-    // offset measured at pairing.
-    let diff = match &*status.read() {
-        StatusView::Known(s) if s.server_time.is_some() => {
-            clock_difference((ctx.now)(), s.server_time, CLOCK_LIMIT_SECS)
-        }
-        _ => meta.clock_offset.and_then(offset_warning),
-    };
+    // The bank's time at the last status answer; otherwise the offset
+    // measured at pairing. Not a function of the ticking clock, so this
+    // screen does not re-render every second.
+    let diff = status.clock_warning(meta.clock_offset);
     let several = matches!(tokens.read().as_ref(), Some(Ok(l)) if l.len() > 1);
     let details_serial = serial.clone();
     rsx! {
@@ -107,7 +101,7 @@ pub fn TokenScreen(serial: Serial) -> Element {
             } else {
                 p { class: "code loading", role: "status", "{ctx.t(Msg::Loading)}" }
             }
-            StateLine { view: status() }
+            StateLine { view: (status.view)() }
             if let Some(d) = diff { ClockWarning { diff: d } }
             button {
                 class: "secondary",

@@ -39,7 +39,7 @@
 #![deny(missing_docs)]
 
 use std::net::IpAddr;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use rand_core::OsRng;
 use reqwest::Url;
@@ -105,6 +105,23 @@ impl ClientError {
             _ => None,
         }
     }
+}
+
+/// A status answer and the bank's clock when it answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimedStatus {
+    /// The STK1 status body.
+    pub status: StatusResponse,
+    /// The answer's `Date` header as Unix seconds, if present and valid.
+    pub server_time: Option<u64>,
+}
+
+/// Parses an HTTP-date (RFC 9110 §5.6.7: IMF-fixdate, and the obsolete
+/// RFC 850 and asctime forms a recipient must accept) to Unix seconds.
+/// `None` for anything else, or a date before 1970.
+pub fn http_date_unix(value: &str) -> Option<u64> {
+    let t = httpdate::parse_http_date(value.trim()).ok()?;
+    t.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs())
 }
 
 /// Options of a [`BankClient`].
@@ -254,15 +271,32 @@ impl BankClient {
 
     /// `GET /v1/tokens/{serial}/status`.
     pub async fn status(&self, serial: &Serial) -> Result<StatusResponse, ClientError> {
+        Ok(self.status_with_time(serial).await?.status)
+    }
+
+    /// `GET /v1/tokens/{serial}/status`, with the bank's clock read from
+    /// the answer's HTTP `Date` header (RFC 9110 §6.6.1). STK1's status body
+    /// has no time; the header is what the server's HTTP stack stamps on
+    /// every answer. A missing or unparsable header gives `server_time:
+    /// None`, never an error.
+    pub async fn status_with_time(&self, serial: &Serial) -> Result<TimedStatus, ClientError> {
         let url = self.url(&format!("v1/tokens/{}/status", serial.as_str()))?;
         let resp = self.http.get(url).send().await.map_err(network_error)?;
+        let server_time = resp
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(http_date_unix);
         let status: StatusResponse = read_answer(resp).await?;
         if status.serial != serial.as_str() {
             return Err(ClientError::BadResponse(
                 "the answer names another serial".into(),
             ));
         }
-        Ok(status)
+        Ok(TimedStatus {
+            status,
+            server_time,
+        })
     }
 
     /// Starts a pairing with the pinned key (`server_key_id`, `server_pub`),
@@ -381,6 +415,31 @@ mod tests {
             BankClient::new("not a url"),
             Err(ClientError::InvalidUrl(_))
         ));
+    }
+
+    #[test]
+    fn http_dates() {
+        // RFC 9110 §5.6.7 examples: the same instant in the three forms.
+        for d in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
+            assert_eq!(http_date_unix(d), Some(784_111_777), "{d}");
+        }
+        assert_eq!(
+            http_date_unix("Wed, 25 Nov 2026 15:00:00 GMT"),
+            Some(1_795_618_800)
+        );
+        for bad in [
+            "",
+            "yesterday",
+            "1700000000",
+            "Sun, 06 Nov 1994 08:49:37 PST",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+        ] {
+            assert_eq!(http_date_unix(bad), None, "{bad:?}");
+        }
     }
 
     #[test]
