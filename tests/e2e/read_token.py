@@ -188,6 +188,10 @@ def main(src, crops=None):
             words.sort()
             caps = [w for w in words if re.fullmatch(r"[0-9A-Z\]\[|]+", w[4])]
             n = len("".join(norm(w[4]) for w in caps))
+            # The label before the serial may read as capitals too: drop it.
+            while n > 15 and len(caps) > 2:
+                caps = caps[1:]
+                n = len("".join(norm(w[4]) for w in caps))
             if serial is None and len(caps) >= 2 and 7 <= n <= 15:
                 serial_seen = True
                 x, y, w, h = union(caps)
@@ -200,8 +204,11 @@ def main(src, crops=None):
                 pair = words[i:i + 2]
                 if code is None and all(re.fullmatch(r"\d{3}", w[4]) for w in pair):
                     code_seen = True
-                    code, _ = agreed(src, union(pair, pad=8), CODE_VARIANTS, read_code,
+                    code, n = agreed(src, union(pair, pad=8), CODE_VARIANTS, read_code,
                                      lambda c: len(c) == 6, tmp, crops, "code")
+                    if code and n > 2:
+                        print(f"code: agreed only after {n} readings (earlier ones differed)",
+                              file=sys.stderr)
         if not serial or not code:
             print(f"unreadable: serial={serial or ('disputed' if serial_seen else 'not found')} "
                   f"code={'read' if code else ('disputed' if code_seen else 'not found')}",
