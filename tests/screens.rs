@@ -313,6 +313,25 @@ impl Harness {
         self.settle().await;
     }
 
+    /// Sets the clock, lets the ticker fire once and returns the edits the
+    /// web view would receive for that tick (as debug strings).
+    async fn tick_edits(&mut self, unix: u64) -> Vec<String> {
+        self.clock.set(unix);
+        let mut out = Vec::new();
+        for _ in 0..5 {
+            if tokio::time::timeout(Duration::from_millis(1001), self.dom.wait_for_work())
+                .await
+                .is_err()
+            {
+                break;
+            }
+            let m = self.dom.render_immediate_to_vec();
+            out.extend(m.edits.iter().map(|e| format!("{e:?}")));
+            self.absorb(m);
+        }
+        out
+    }
+
     fn fire(&mut self, label: &str, name: &str, data: Box<dyn Any>) {
         let id = *self.labels.get(label).unwrap_or_else(|| {
             panic!(
@@ -424,6 +443,22 @@ async fn countdown_ticks_and_code_changes_exactly_at_the_step_boundary() {
         h.html()
     );
     assert!(h.html().contains("あと 30 秒"));
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_tick_changes_only_the_seconds_and_the_ring() {
+    // Idle cost: between step boundaries a tick must send the web view two
+    // edits (seconds text, ring offset) and nothing else.
+    let w = world(1_111_111_100, rfc_token());
+    w.bank.set_state(SERIAL, TokenState::Active);
+    let mut h = app(&w, Lang::Ja, None).await;
+    let edits = h.tick_edits(1_111_111_101).await;
+    assert_eq!(edits.len(), 2, "{edits:#?}");
+    assert!(edits.iter().any(|e| e.contains("あと 9 秒")), "{edits:#?}");
+    assert!(
+        edits.iter().any(|e| e.contains("stroke-dashoffset")),
+        "{edits:#?}"
+    );
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]

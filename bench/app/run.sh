@@ -9,11 +9,15 @@
 #   * release binary size (bytes)
 # Runs under Xvfb, a private session bus and an unlocked throw-away keyring.
 #   bash bench/app/run.sh            # RUNS=5 IDLE_SECS=60 by default
+# Diagnosis: APP_BIN=path (e.g. a debug build) skips the release build and
+# measures that binary; ONLY_IDLE=1 skips the launch timing. The idle line
+# also lists each process's share ([name cpu% ...]).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT="$PWD"
 if [ -z "${APP_BENCH_INNER:-}" ]; then
-  cargo build --release --locked -q -p softtoken --bin softtoken --example empty_window --example seed_profile
+  [ -n "${APP_BIN:-}" ] ||
+    cargo build --release --locked -q -p softtoken --bin softtoken --example empty_window --example seed_profile
   export TARGET="${CARGO_TARGET_DIR:-$ROOT/target}" APP_BENCH_INNER=1
   WORK="$(mktemp -d /tmp/softtoken-app-bench.XXXXXX)"; export WORK
   dbus-run-session -- bash "$0"
@@ -30,7 +34,7 @@ trap 'kill $XPID 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do [ -s "$WORK/display" ] && break; sleep 0.1; done
 export DISPLAY=":$(cat "$WORK/display")" WEBKIT_DISABLE_DMABUF_RENDERER=1 SOFTTOKEN_BENCH_MARK=1
 
-APP="$TARGET/release/softtoken"; EMPTY="$TARGET/release/examples/empty_window"
+APP="${APP_BIN:-$TARGET/release/softtoken}"; EMPTY="$TARGET/release/examples/empty_window"
 "$TARGET/release/examples/seed_profile" "$WORK/profile" >/dev/null
 
 tree() { # pid → pid and all descendants
@@ -53,19 +57,28 @@ first_visible() { # cmd... → ms from exec to marker
   echo $(( t1 - t0 ))
 }
 
-idle() { # cmd... → "cpu% rssMB"
+per_proc() { # pid → "name:ticks" per process of the tree
+  for p in $(tree "$1"); do [ -r /proc/$p/stat ] &&
+    awk '{gsub(/[()]/, "", $2); print $2 ":" $14+$15}' /proc/$p/stat; done; }
+
+idle() { # cmd... → "cpu% rssMB processes  [per process: name cpu%]"
   "$@" >/dev/null 2>&1 &
   local pid=$!; sleep 8
   local hz; hz=$(getconf CLK_TCK)
-  local a; a=$(ticks "$pid"); sleep "$IDLE_SECS"; local b; b=$(ticks "$pid")
+  local a; a=$(ticks "$pid"); local pa; pa=$(per_proc "$pid")
+  sleep "$IDLE_SECS"
+  local b; b=$(ticks "$pid"); local pb; pb=$(per_proc "$pid")
   local r; r=$(rss_kb "$pid"); local n; n=$(tree "$pid" | wc -l)
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  awk -v d=$((b - a)) -v hz="$hz" -v s="$IDLE_SECS" -v r="$r" -v n="$n" \
-    'BEGIN { printf "%.2f %.0f %d\n", 100 * d / hz / s, r / 1024, n }'
+  local each; each=$(paste -d' ' <(echo "$pa") <(echo "$pb") | awk -v hz="$hz" -v s="$IDLE_SECS" \
+    '{ split($1, x, ":"); split($2, y, ":"); printf " %s %.2f", x[1], 100 * (y[2] - x[2]) / hz / s }')
+  awk -v d=$((b - a)) -v hz="$hz" -v s="$IDLE_SECS" -v r="$r" -v n="$n" -v each="$each" \
+    'BEGIN { printf "%.2f %.0f %d  [%s ]\n", 100 * d / hz / s, r / 1024, n, each }'
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
+if [ -z "${ONLY_IDLE:-}" ]; then
 echo "== launch → first code visible (ms), median of $RUNS, alternating"
 : >"$WORK/e"; : >"$WORK/a"
 for _ in $(seq 1 "$RUNS"); do
@@ -74,6 +87,7 @@ for _ in $(seq 1 "$RUNS"); do
 done
 echo "empty window: $(median <"$WORK/e") ms   (runs: $(tr '\n' ' ' <"$WORK/e"))"
 echo "app:          $(median <"$WORK/a") ms   (runs: $(tr '\n' ' ' <"$WORK/a"))"
+fi
 
 echo "== idle over ${IDLE_SECS}s: CPU % of one core, total RSS MB, processes"
 echo "empty window: $(idle "$EMPTY")"

@@ -270,7 +270,7 @@ pub fn App() -> Element {
     };
     let mut lang_sig = ctx.lang;
     rsx! {
-        style { {CSS} }
+        style { {CSS} {crate::ui::widgets::COUNTDOWN_CSS} }
         div { class: "app", lang: "{lang.tag()}",
             header { class: "bar",
                 h1 { {tr(lang, Msg::AppTitle)} }

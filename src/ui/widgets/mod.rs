@@ -4,5 +4,5 @@ pub mod countdown;
 pub mod state;
 
 pub use code::{digits_label, CodeDisplay};
-pub use countdown::Countdown;
+pub use countdown::{Countdown, COUNTDOWN_CSS};
 pub use state::{ClockWarning, StateLine};
