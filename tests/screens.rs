@@ -1149,6 +1149,8 @@ struct Spy {
     inner: Arc<MemoryStore>,
     lists: Mutex<usize>,
     threads: Mutex<Vec<std::thread::ThreadId>>,
+    /// `secret` fails as if the keystore were locked.
+    secret_locked: Mutex<bool>,
 }
 
 impl Spy {
@@ -1157,6 +1159,7 @@ impl Spy {
             inner,
             lists: Mutex::new(0),
             threads: Mutex::new(Vec::new()),
+            secret_locked: Mutex::new(false),
         }
     }
     fn seen(&self) {
@@ -1175,6 +1178,9 @@ impl TokenStore for Spy {
     }
     fn secret(&self, serial: &Serial) -> Result<Secret, StoreError> {
         self.seen();
+        if *self.secret_locked.lock().unwrap() {
+            return Err(StoreError::Keystore("locked".into()));
+        }
         self.inner.secret(serial)
     }
     fn begin_add(
@@ -1252,6 +1258,27 @@ async fn start_reads_the_list_once_and_no_store_call_runs_on_the_ui_thread() {
         threads.iter().all(|t| *t != ui),
         "a store call ran on the UI thread"
     );
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn locked_keystore_on_the_token_screen_recovers_with_reload() {
+    let w = world(1_111_111_109, rfc_token());
+    let spy = Arc::new(Spy::new(w.store.clone()));
+    *spy.secret_locked.lock().unwrap() = true;
+    let mut h = Harness::start(
+        spy.clone(),
+        w.bank.clone(),
+        dir_of(&w.bank),
+        w.clock.clone(),
+        Lang::Ja,
+        None,
+    );
+    h.settle().await;
+    assert!(h.html().contains("キーストア"), "{}", h.html());
+    *spy.secret_locked.lock().unwrap() = false;
+    h.click("再読み込み").await;
+    assert!(h.html().contains(">081 804<"), "{}", h.html());
+    assert_eq!(w.store.secret_count(), 1, "nothing deleted");
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]

@@ -257,15 +257,26 @@ pub fn PairScreen(link: Option<String>) -> Element {
                         id: "read-qr",
                         aria_label: "{t(Msg::ReadQr)}",
                         onclick: move |_| {
-                            let path = qr_path.peek().clone();
-                            let next = match crate::qr::decode_file(std::path::Path::new(path.trim())) {
-                                Ok(text) => match resolve_link(&s2, &text) {
-                                    Ok((b, k)) => PairStep::Confirm(b, k),
-                                    Err(f) => PairStep::Choose(Some(f)),
-                                },
-                                Err(e) => PairStep::Choose(Some(Failure::new(Msg::FailQr, e))),
-                            };
-                            step.set(next);
+                            let path = qr_path.peek().trim().to_owned();
+                            let services = s2.clone();
+                            // File read and image decoding off the UI thread.
+                            spawn(async move {
+                                let read = tokio::task::spawn_blocking(move || {
+                                    crate::qr::decode_file(std::path::Path::new(&path))
+                                })
+                                .await;
+                                let next = match read {
+                                    Ok(Ok(text)) => match resolve_link(&services, &text) {
+                                        Ok((b, k)) => PairStep::Confirm(b, k),
+                                        Err(f) => PairStep::Choose(Some(f)),
+                                    },
+                                    Ok(Err(e)) => {
+                                        PairStep::Choose(Some(Failure::new(Msg::FailQr, e)))
+                                    }
+                                    Err(e) => PairStep::Choose(Some(Failure::new(Msg::FailQr, e))),
+                                };
+                                step.set(next);
+                            });
                         },
                         "{t(Msg::ReadQr)}"
                     }

@@ -50,6 +50,8 @@ pub fn TokenScreen(serial: Serial) -> Element {
         let serial = serial.clone();
         let store = services.store.clone();
         move || {
+            // Read again after "Reload" on the problem screen.
+            let _ = (ctx.tokens_rev)();
             let serial = serial.clone();
             let store = store.clone();
             async move {
