@@ -10,7 +10,8 @@
 # Runs under Xvfb, a private session bus and an unlocked throw-away keyring.
 #   bash bench/app/run.sh            # RUNS=5 IDLE_SECS=60 by default
 # Diagnosis: APP_BIN=path (e.g. a debug build) skips the release build and
-# measures that binary; ONLY_IDLE=1 skips the launch timing. The idle line
+# measures that binary; ONLY_IDLE=1 skips the launch timing, ONLY_LAUNCH=1
+# the idle part. The idle line
 # also lists each process's share ([name cpu% ...]).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -89,9 +90,11 @@ echo "empty window: $(median <"$WORK/e") ms   (runs: $(tr '\n' ' ' <"$WORK/e"))"
 echo "app:          $(median <"$WORK/a") ms   (runs: $(tr '\n' ' ' <"$WORK/a"))"
 fi
 
+if [ -z "${ONLY_LAUNCH:-}" ]; then
 echo "== idle over ${IDLE_SECS}s: CPU % of one core, total RSS MB, processes"
 echo "empty window: $(idle "$EMPTY")"
 echo "app:          $(idle "$APP" --profile "$WORK/profile" --lang ja)"
+fi
 
 echo "== release binary size (bytes)"
 echo "empty window: $(stat -c %s "$EMPTY")"

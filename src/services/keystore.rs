@@ -5,7 +5,7 @@ use softtoken_core::stk1::messages::FinishRequest;
 use softtoken_core::{Params, Secret, Serial};
 use softtoken_store as store;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Maps the store crate's errors to the app's categories (texts kept:
 /// they carry no secret by the store's contract).
@@ -50,22 +50,47 @@ pub enum Profile {
     Dir(PathBuf),
 }
 
-/// One profile's token store, opened lazily so that a keystore or file
-/// problem becomes a screen (and "Reload" retries) instead of a crash.
+/// One profile's token store. Opening it (keystore connection, metadata
+/// read, one keystore read per token) starts on a background thread as
+/// soon as the store is created, so that it overlaps the window's start;
+/// a failure there is not kept: the first call opens again and reports it,
+/// so a keystore or file problem becomes a screen (and "Reload" retries)
+/// instead of a crash.
 pub struct ProfileStore {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
     profile: Profile,
     inner: Mutex<Option<store::TokenStore>>,
 }
 
 impl ProfileStore {
-    /// A store for `profile`; nothing is opened yet.
+    /// A store for `profile`; starts opening it in the background.
     pub fn new(profile: Profile) -> Self {
-        ProfileStore {
+        let shared = Arc::new(Shared {
             profile,
             inner: Mutex::new(None),
-        }
+        });
+        let warm = shared.clone();
+        // If the thread cannot start, the first call opens the store.
+        let _ = std::thread::Builder::new()
+            .name("store-open".into())
+            .spawn(move || {
+                let _ = warm.with(|_| Ok(()));
+            });
+        ProfileStore { shared }
     }
 
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&mut store::TokenStore) -> Result<R, store::StoreError>,
+    ) -> Result<R, StoreError> {
+        self.shared.with(f)
+    }
+}
+
+impl Shared {
     fn dir(&self) -> &Path {
         match &self.profile {
             Profile::Default(d) | Profile::Dir(d) => d,

@@ -10,7 +10,7 @@ use crate::ui::problem::StoreProblem;
 use crate::ui::token::TokenScreen;
 use crate::ui::tokens::TokensScreen;
 use dioxus::prelude::*;
-use softtoken_core::Serial;
+use softtoken_core::{Generator, Params, Serial};
 use std::time::Duration;
 
 /// The app's stylesheet, inlined so a bare binary needs no asset folder.
@@ -71,6 +71,10 @@ pub struct AppCtx {
     /// Bumped when the device clock jumps (see [`clock_jumped`]); the
     /// bank status is checked again then.
     pub clock_jumps: Signal<u64>,
+    /// The only token's generator, read with the list at start (cleared by
+    /// the next list read); the token screen uses it instead of reading
+    /// the secret again.
+    pub first_token: Signal<Option<(Serial, Generator)>>,
 }
 
 impl AppCtx {
@@ -210,12 +214,32 @@ pub fn App() -> Element {
     let pairing = use_signal(|| false);
     let clock_jumps = use_signal(|| 0u64);
     // The one read of the token list (per change), off the UI thread.
+    // At start with a single token, its generator is read in the same
+    // blocking call, so the first code needs no second trip.
+    let mut first_token = use_signal(|| None::<(Serial, Generator)>);
     let tokens = use_resource({
         let store = services.store.clone();
         move || {
             let _ = tokens_rev();
             let store = store.clone();
-            async move { blocking(&store, |s| s.list()).await }
+            let at_start = *route.peek() == Route::Start;
+            async move {
+                let (list, first) = blocking(&store, move |s| {
+                    let list = s.list()?;
+                    let first = match (at_start, list.as_slice()) {
+                        (true, [only]) => s
+                            .secret(&only.serial)
+                            .ok()
+                            .and_then(|k| Generator::new(&k, Params::STK1).ok())
+                            .map(|g| (only.serial.clone(), g)),
+                        _ => None,
+                    };
+                    Ok((list, first))
+                })
+                .await?;
+                first_token.set(first);
+                Ok(list)
+            }
         }
     });
     let shown = use_memo(move || resolve_route(route(), tokens.read().as_ref()));
@@ -228,6 +252,7 @@ pub fn App() -> Element {
         pairing,
         tokens,
         clock_jumps,
+        first_token,
     });
     // One timer: sleep until the next whole second of the app clock, then
     // publish the new second. Nothing runs between ticks. It also notices

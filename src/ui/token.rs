@@ -45,16 +45,29 @@ pub fn TokenScreen(serial: Serial) -> Element {
         Some(Ok(list)) => list.iter().find(|m| m.serial == serial).cloned(),
         _ => None,
     };
-    // The secret is read once per screen, off the UI thread.
+    // Read with the list at start (single token), else once per screen,
+    // off the UI thread.
+    let pre: Option<Generator> = use_hook({
+        let serial = serial.clone();
+        move || match &*ctx.first_token.peek() {
+            Some((s, g)) if *s == serial => Some(g.clone()),
+            _ => None,
+        }
+    });
     let gen = use_resource({
         let serial = serial.clone();
         let store = services.store.clone();
+        let pre = pre.clone();
         move || {
             // Read again after "Reload" on the problem screen.
             let _ = (ctx.tokens_rev)();
             let serial = serial.clone();
             let store = store.clone();
+            let pre = pre.clone();
             async move {
+                if let Some(g) = pre {
+                    return Ok(g);
+                }
                 let secret = blocking(&store, move |s| s.secret(&serial)).await?;
                 Generator::new(&secret, softtoken_core::Params::STK1)
                     .map_err(|e| StoreError::Io(e.to_string()))
@@ -71,7 +84,7 @@ pub fn TokenScreen(serial: Serial) -> Element {
         };
     };
     let gen = match gen.read().as_ref() {
-        None => None,
+        None => pre,
         Some(Ok(g)) => Some(g.clone()),
         Some(Err(e)) => return rsx! { StoreProblem { error: e.clone() } },
     };
