@@ -55,6 +55,10 @@ if [ -z "${APP_E2E_INNER:-}" ]; then
   # A later run: tesseract reads "V653 71JK 4X34" as V653713K4X34.
   ocr_fixture j-read-as-3-window.png V65371JK4X34 V65371JK4X34 \
     0d9f66e68bd63b446ec3c2fff210b2a61dae475e6a153a5c1cb7e73a3d07316f
+  # A clean-clone run (17:04 UTC): the crop cut off the serial's first
+  # character ("BJ34 JJTQ VNC7" read as "J34 JJTQ VNC7").
+  ocr_fixture first-char-cut-window.png BJ34JJTQVNC7 BJ34JJTQVNC7 \
+    d8890f4f27f5b54b5295df0f69e5d0825bf61a868381076534eb99f2e6699131
   # A window whose serial the bank does not know is not read (here the bank
   # "knows" only the old window's serial).
   if E2E_KNOWN_SERIALS=BDM8MZ5GM8V2 python3 tests/e2e/read_token.py \

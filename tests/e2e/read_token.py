@@ -148,6 +148,14 @@ def serial_candidates(text, one_off=False):
         return frozenset()
     groups = groups[-3:]
     groups[0] = groups[0][-4:]
+    if len(groups[0]) == 3 and all(len(g) == 4 for g in groups[1:]):
+        # The crop cut the first character off: the check character fixes
+        # it (exactly one character per position passes), for each spelling.
+        choices = [LOOKALIKES.get(ch, ch) for ch in "".join(groups)]
+        if len(list(product(*[range(len(c)) for c in choices]))) > 5000:
+            return frozenset()
+        return frozenset(c for p in product(*choices) for ch in ALPHA
+                         if luhn_ok(c := ch + "".join(p)))
     if any(len(g) != 4 for g in groups):
         return frozenset()
     text = "".join(groups)
@@ -220,7 +228,7 @@ def main(src, crops=None):
                 x, y, w, h = union(caps)
                 # The first group may have run into the label: reach one
                 # group pitch (or at least 12 px) further left.
-                pitch = caps[-1][0] - caps[-2][0] if n < 11 else 12
+                pitch = caps[-1][0] - caps[-2][0] if n < 12 else 12
                 x, w = max(x - pitch, 0), w + min(pitch, x)
                 serial = read_serial_box(src, (x, y, w, h), tmp, crops)
             for i in range(len(words) - 1):
