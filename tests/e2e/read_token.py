@@ -148,14 +148,29 @@ def serial_candidates(text, one_off=False):
         return frozenset()
     groups = groups[-3:]
     groups[0] = groups[0][-4:]
-    if len(groups[0]) == 3 and all(len(g) == 4 for g in groups[1:]):
-        # The crop cut the first character off: the check character fixes
-        # it (exactly one character per position passes), for each spelling.
+    short = [i for i, g in enumerate(groups) if len(g) == 3]
+    if len(short) == 1 and all(len(g) == 4 for i, g in enumerate(groups) if i != short[0]):
+        # One character was lost (the crop cut the first one off, or
+        # tesseract dropped one): the check character restores it (exactly
+        # one character passes at a given position), for each position of
+        # the short group and each spelling. Only worth trying against the
+        # bank: several candidates usually remain.
+        if not one_off:
+            return frozenset()
+        k = short[0]
         choices = [LOOKALIKES.get(ch, ch) for ch in "".join(groups)]
         if len(list(product(*[range(len(c)) for c in choices]))) > 5000:
             return frozenset()
-        return frozenset(c for p in product(*choices) for ch in ALPHA
-                         if luhn_ok(c := ch + "".join(p)))
+        out = set()
+        for p in product(*choices):
+            read = "".join(p)
+            for pos in range(4 * k, 4 * k + 4):
+                for ch in ALPHA:
+                    c = read[:pos] + ch + read[pos:]
+                    if luhn_ok(c):
+                        out.add(c)
+        # Each candidate costs one status request to the local bank.
+        return frozenset(out) if len(out) <= 3000 else frozenset()
     if any(len(g) != 4 for g in groups):
         return frozenset()
     text = "".join(groups)
