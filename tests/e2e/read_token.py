@@ -37,6 +37,7 @@ import sys
 import tempfile
 import urllib.request
 from itertools import product
+from math import prod
 
 ALPHA = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -139,6 +140,15 @@ def corrections(text):
     return out
 
 
+def spellings(text, limit=5000):
+    """Every spelling `text` may stand for (LOOKALIKES), or None if there
+    are more than `limit`."""
+    choices = [LOOKALIKES.get(ch, ch) for ch in text]
+    if prod(len(c) for c in choices) > limit:
+        return None
+    return ["".join(p) for p in product(*choices)]
+
+
 def serial_candidates(text, one_off=False):
     """Luhn-valid serials a reading of the serial line may stand for: its
     look-alike spellings, and with `one_off` also every serial one
@@ -158,12 +168,8 @@ def serial_candidates(text, one_off=False):
         if not one_off:
             return frozenset()
         k = short[0]
-        choices = [LOOKALIKES.get(ch, ch) for ch in "".join(groups)]
-        if len(list(product(*[range(len(c)) for c in choices]))) > 5000:
-            return frozenset()
         out = set()
-        for p in product(*choices):
-            read = "".join(p)
+        for read in spellings("".join(groups)) or []:
             for pos in range(4 * k, 4 * k + 4):
                 for ch in ALPHA:
                     c = read[:pos] + ch + read[pos:]
@@ -175,10 +181,7 @@ def serial_candidates(text, one_off=False):
         return frozenset()
     text = "".join(groups)
     extra = corrections(text) if one_off and all(ch in ALPHA for ch in text) else set()
-    choices = [LOOKALIKES.get(ch, ch) for ch in text]
-    if len(list(product(*[range(len(c)) for c in choices]))) > 5000:
-        return frozenset(extra)
-    return frozenset(extra | {c for c in ("".join(p) for p in product(*choices)) if luhn_ok(c)})
+    return frozenset(extra | {c for c in spellings(text) or [] if luhn_ok(c)})
 
 
 def bank_knows(serial):
