@@ -1,13 +1,18 @@
 //! STK1 JSON bodies. Binary fields are strings in strict base32; they are
 //! decoded (and refused with `invalid_request`) by the handshake code.
 //!
-//! [`decode`] is the one entry point for received bodies: malformed JSON →
-//! [`Stk1Error::InvalidRequest`]; a `"v"` other than 1 →
-//! [`Stk1Error::UnsupportedVersion`]; a wrong field → `InvalidRequest`.
-//! Unknown extra fields are ignored (forward compatibility).
+//! [`decode`] is the one entry point for received bodies. It checks, in
+//! this order: the size ([`MAX_BODY`]); JSON syntax; that no object, at any
+//! depth, names a key twice; `"v"` (absent → [`Stk1Error::InvalidRequest`],
+//! anything but the number 1 → [`Stk1Error::UnsupportedVersion`]); then the
+//! fields. Request bodies (what the token service receives) refuse unknown
+//! fields; response bodies (what the app receives) ignore them, so a server
+//! may add fields to an answer without breaking older apps.
 
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use core::fmt;
+
+use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::{Stk1Error, VERSION};
 use crate::serial::Serial;
@@ -15,26 +20,37 @@ use crate::serial::Serial;
 /// Largest body any STK1 endpoint accepts, in bytes.
 pub const MAX_BODY: usize = 8 * 1024;
 
-/// Parses a received body: JSON, then the version, then the fields.
+/// Parses a received body strictly: size, JSON syntax, no duplicate key at
+/// any nesting level, the version, then the fields of `T`.
+///
+/// Every STK1 body (pairing, back-end, transactions) goes through this
+/// function. Errors never quote the input: they name a missing field or
+/// give a line and column.
 pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Stk1Error> {
     if body.len() > MAX_BODY {
         return Err(Stk1Error::InvalidRequest(format!(
             "body larger than {MAX_BODY} bytes"
         )));
     }
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        Stk1Error::InvalidRequest(format!(
-            "malformed JSON at line {} column {}",
-            e.line(),
-            e.column()
-        ))
-    })?;
-    match value.get("v") {
-        Some(v) if v.as_u64() == Some(u64::from(VERSION)) => {}
-        Some(_) => return Err(Stk1Error::UnsupportedVersion),
-        None => return Err(Stk1Error::InvalidRequest("missing field `v`".into())),
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let version = TopLevel
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|()| v))
+        .map_err(|e| {
+            let what = if e.is_syntax() || e.is_eof() {
+                "malformed JSON"
+            } else {
+                // Only the duplicate-key check raises a data error here.
+                "duplicate key"
+            };
+            Stk1Error::InvalidRequest(format!("{what} at line {} column {}", e.line(), e.column()))
+        })?;
+    match version {
+        Version::One => {}
+        Version::Other => return Err(Stk1Error::UnsupportedVersion),
+        Version::Absent => return Err(Stk1Error::InvalidRequest("missing field `v`".into())),
     }
-    serde_json::from_value(value).map_err(|e| Stk1Error::InvalidRequest(field_error(&e)))
+    serde_json::from_slice(body).map_err(|e| Stk1Error::InvalidRequest(field_error(&e)))
 }
 
 /// serde_json's messages may quote the offending value (which could be a
@@ -52,6 +68,132 @@ fn field_error(e: &serde_json::Error) -> String {
         e.line(),
         e.column()
     )
+}
+
+/// What the first pass learnt about the top-level `"v"`.
+enum Version {
+    One,
+    Other,
+    Absent,
+}
+
+/// First pass over the whole document: refuses a duplicate key in any
+/// object and reports the top-level `"v"`. Nothing is kept but the keys of
+/// the object being read (serde_json bounds the nesting depth at 128).
+struct TopLevel;
+
+impl<'de> DeserializeSeed<'de> for TopLevel {
+    type Value = Version;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Version, D::Error> {
+        d.deserialize_any(NodeVisitor { top: true })
+    }
+}
+
+/// Any JSON value, checked for duplicate keys; `Version` only matters at
+/// the top level.
+struct Node;
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Node, D::Error> {
+        d.deserialize_any(NodeVisitor { top: false }).map(|_| Node)
+    }
+}
+
+/// The value of a `"v"` key: the number 1 or something else.
+struct VersionValue(bool);
+
+impl<'de> Deserialize<'de> for VersionValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<VersionValue, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = VersionValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<VersionValue, E> {
+                Ok(VersionValue(n == u64::from(VERSION)))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<VersionValue, E> {
+                Ok(VersionValue(false))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<VersionValue, E> {
+                Ok(VersionValue(false))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<VersionValue, E> {
+                Ok(VersionValue(false))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<VersionValue, E> {
+                Ok(VersionValue(false))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<VersionValue, E> {
+                Ok(VersionValue(false))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<VersionValue, A::Error> {
+                NodeVisitor { top: false }.visit_seq(seq)?;
+                Ok(VersionValue(false))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<VersionValue, A::Error> {
+                NodeVisitor { top: false }.visit_map(map)?;
+                Ok(VersionValue(false))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+struct NodeVisitor {
+    top: bool,
+}
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Version;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Version, E> {
+        Ok(Version::Absent)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Version, E> {
+        Ok(Version::Absent)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Version, E> {
+        Ok(Version::Absent)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Version, E> {
+        Ok(Version::Absent)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Version, E> {
+        Ok(Version::Absent)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Version, E> {
+        Ok(Version::Absent)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Version, A::Error> {
+        while seq.next_element::<Node>()?.is_some() {}
+        Ok(Version::Absent)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Version, A::Error> {
+        // Objects in STK1 bodies have a handful of keys; a sorted set keeps
+        // an adversarial body of many keys at O(n log n).
+        let mut seen = std::collections::BTreeSet::new();
+        let mut version = Version::Absent;
+        while let Some(key) = map.next_key::<String>()? {
+            if self.top && key == "v" {
+                version = if map.next_value::<VersionValue>()?.0 {
+                    Version::One
+                } else {
+                    Version::Other
+                };
+            } else {
+                map.next_value::<Node>()?;
+            }
+            if !seen.insert(key) {
+                // The key itself is not quoted: it is outside input.
+                return Err(de::Error::custom("duplicate key"));
+            }
+        }
+        Ok(version)
+    }
 }
 
 /// Platforms named in `device.platform`.
@@ -74,6 +216,7 @@ pub enum Platform {
 
 /// `device` in the init request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Device {
     /// Platform.
     pub platform: Platform,
@@ -107,6 +250,7 @@ impl From<crate::otp::Params> for WireParams {
 
 /// `POST /v1/provision/init` request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct InitRequest {
     /// Always 1.
     pub v: u32,
@@ -145,6 +289,7 @@ pub struct InitResponse {
 
 /// `POST /v1/provision/finish` request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FinishRequest {
     /// Always 1.
     pub v: u32,
@@ -234,6 +379,7 @@ impl Purpose {
 
 /// `POST /v1/bank/bind`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BindRequest {
     /// Always 1.
     pub v: u32,
@@ -247,6 +393,7 @@ pub struct BindRequest {
 
 /// `POST /v1/bank/verify`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
     /// Always 1.
     pub v: u32,
@@ -260,6 +407,7 @@ pub struct VerifyRequest {
 
 /// `POST /v1/bank/change`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ChangeRequest {
     /// Always 1.
     pub v: u32,
@@ -275,6 +423,7 @@ pub struct ChangeRequest {
 
 /// `POST /v1/bank/deactivate`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeactivateRequest {
     /// Always 1.
     pub v: u32,
@@ -286,6 +435,7 @@ pub struct DeactivateRequest {
 
 /// `POST /v1/admin/resync`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ResyncRequest {
     /// Always 1.
     pub v: u32,
@@ -299,6 +449,7 @@ pub struct ResyncRequest {
 
 /// `POST /v1/admin/unlock`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UnlockRequest {
     /// Always 1.
     pub v: u32,
@@ -345,6 +496,16 @@ pub enum ErrorCode {
     NotFound,
     /// Server fault (storage); nothing was changed.
     InternalError,
+    /// STK1-TXN: no such transaction for this token (also another token's).
+    UnknownTxn,
+    /// STK1-TXN: the transaction has expired.
+    TxnExpired,
+    /// STK1-TXN: the other decision was already taken.
+    TxnDecided,
+    /// STK1-TXN: `consume` of a transaction that is not approved.
+    TxnNotApproved,
+    /// STK1-TXN: the transaction was already consumed.
+    TxnConsumed,
 }
 
 impl ErrorCode {
@@ -368,6 +529,11 @@ impl ErrorCode {
             ErrorCode::ResyncFailed => "resync_failed",
             ErrorCode::NotFound => "not_found",
             ErrorCode::InternalError => "internal_error",
+            ErrorCode::UnknownTxn => "unknown_txn",
+            ErrorCode::TxnExpired => "txn_expired",
+            ErrorCode::TxnDecided => "txn_decided",
+            ErrorCode::TxnNotApproved => "txn_not_approved",
+            ErrorCode::TxnConsumed => "txn_consumed",
         }
     }
 }
@@ -417,8 +583,121 @@ mod tests {
             decode::<UnlockRequest>(&vec![b' '; MAX_BODY + 1]),
             Err(Stk1Error::InvalidRequest(_))
         ));
-        let ok: UnlockRequest = decode(br#"{"v":1,"serial":"K7M3Q9XZ2PD0","extra":true}"#).unwrap();
+        let ok: UnlockRequest = decode(br#"{"v":1,"serial":"K7M3Q9XZ2PD0"}"#).unwrap();
         assert_eq!(ok.serial, "K7M3Q9XZ2PD0");
+    }
+
+    const INIT: &str = r#"{"v":1,"server_key_id":"k1","client_eph_pub":"A6RXZPAUECJ4RN2V3QNRB2DMWQTDOSWRNKUFH3IL37ALFODNDR6A","client_nonce":"AAAQEAYEAUDAOCAJBIFQYDIOB4","device":{"platform":"test","app_version":"1"}}"#;
+
+    /// `body` with `extra` spliced in before its closing brace.
+    fn init_with_text(body: &str, extra: &str) -> Vec<u8> {
+        format!("{}{extra}}}", &body[..body.len() - 1]).into_bytes()
+    }
+
+    /// `INIT` with `extra` spliced in before its closing brace.
+    fn init_with(extra: &str) -> Vec<u8> {
+        init_with_text(INIT, extra)
+    }
+
+    fn is_invalid<T: std::fmt::Debug>(r: Result<T, Stk1Error>) -> bool {
+        matches!(r, Err(Stk1Error::InvalidRequest(_)))
+    }
+
+    #[test]
+    fn valid_init_request_is_accepted() {
+        let req: InitRequest = decode(INIT.as_bytes()).unwrap();
+        assert_eq!(req.server_key_id, "k1");
+        assert_eq!(req.device.platform, Platform::Test);
+    }
+
+    #[test]
+    fn duplicate_version_key_is_refused() {
+        // The last duplicate used to win: {"v":2,…,"v":1} was accepted.
+        let body = INIT.replacen(r#""v":1"#, r#""v":2"#, 1);
+        let body = init_with_text(&body, r#","v":1"#);
+        assert!(body.starts_with(br#"{"v":2,"#) && body.ends_with(br#","v":1}"#));
+        let err = decode::<InitRequest>(&body).unwrap_err();
+        assert!(matches!(err, Stk1Error::InvalidRequest(_)), "{err:?}");
+        assert_eq!(err.code(), ErrorCode::InvalidRequest);
+        // The same value twice is just as refused.
+        assert!(is_invalid(decode::<InitRequest>(&init_with(r#","v":1"#))));
+        assert!(is_invalid(decode::<UnlockRequest>(
+            br#"{"v":1,"v":1,"serial":"K7M3Q9XZ2PD0"}"#
+        )));
+    }
+
+    #[test]
+    fn duplicate_client_nonce_is_refused() {
+        let body = init_with(r#","client_nonce":"AAAQEAYEAUDAOCAJBIFQYDIOB4""#);
+        assert!(is_invalid(decode::<InitRequest>(&body)));
+    }
+
+    #[test]
+    fn duplicate_key_in_nested_object_is_refused() {
+        let body = INIT.replace(
+            r#""app_version":"1"}"#,
+            r#""app_version":"1","platform":"ios"}"#,
+        );
+        assert!(is_invalid(decode::<InitRequest>(body.as_bytes())));
+        // Inside an array inside an unknown field of a response, too.
+        let body = br#"{"v":1,"serial":"K7M3Q9XZ2PD0","state":"active","x":[{"a":1,"a":2}]}"#;
+        assert!(is_invalid(decode::<StatusResponse>(body)));
+        // Without the duplicate, the response's unknown field is ignored.
+        let body = br#"{"v":1,"serial":"K7M3Q9XZ2PD0","state":"active","x":[{"a":1,"b":2}]}"#;
+        assert_eq!(
+            decode::<StatusResponse>(body).unwrap().state,
+            TokenState::Active
+        );
+    }
+
+    #[test]
+    fn duplicate_key_error_does_not_quote_the_key() {
+        let err = decode::<VerifyRequest>(
+            br#"{"v":1,"customer_id":"1","otp":"1","purpose":"login","k123456":1,"k123456":2}"#,
+        )
+        .unwrap_err();
+        assert!(!err.to_string().contains("123456"), "{err}");
+    }
+
+    #[test]
+    fn escaped_duplicate_key_is_refused() {
+        // "\u0076" is "v": the same key under another spelling.
+        assert!(is_invalid(decode::<UnlockRequest>(
+            br#"{"v":1,"\u0076":1,"serial":"K7M3Q9XZ2PD0"}"#
+        )));
+    }
+
+    #[test]
+    fn unknown_request_field_is_refused() {
+        assert!(is_invalid(decode::<InitRequest>(&init_with(
+            r#","extra":true"#
+        ))));
+        let body = INIT.replace(r#""app_version":"1"}"#, r#""app_version":"1","model":"x"}"#);
+        assert!(is_invalid(decode::<InitRequest>(body.as_bytes())));
+        assert!(is_invalid(decode::<UnlockRequest>(
+            br#"{"v":1,"serial":"K7M3Q9XZ2PD0","extra":true}"#
+        )));
+    }
+
+    #[test]
+    fn trailing_data_after_the_body_is_refused() {
+        assert!(is_invalid(decode::<UnlockRequest>(
+            br#"{"v":1,"serial":"K7M3Q9XZ2PD0"} {}"#
+        )));
+    }
+
+    #[test]
+    fn version_is_checked_before_fields() {
+        assert_eq!(
+            decode::<InitRequest>(br#"{"v":2,"something":"else"}"#),
+            Err(Stk1Error::UnsupportedVersion)
+        );
+        assert_eq!(
+            decode::<InitRequest>(br#"{"v":{"a":1},"x":1}"#),
+            Err(Stk1Error::UnsupportedVersion)
+        );
+        // A nested "v" is not the version.
+        assert!(is_invalid(decode::<InitRequest>(br#"{"x":{"v":1}}"#)));
     }
 
     #[test]
