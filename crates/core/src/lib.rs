@@ -12,7 +12,9 @@
 //! * [`serial`] — STK1 serial numbers (Crockford alphabet, Luhn mod 32);
 //! * [`verifier`] — the server's verification rules as a pure state machine;
 //! * [`stk1`] — the STK1 pairing protocol: messages, transcript, X25519,
-//!   HKDF and key confirmation for both sides.
+//!   HKDF and key confirmation for both sides;
+//! * [`txn`] — STK1-TXN transaction confirmation 「取引認証」: keys,
+//!   transactions, digest, MACs and the app endpoints' bodies.
 //!
 //! Contract for the whole crate: no I/O, no clock (the time is always a
 //! parameter), no global state, no `unsafe`. Randomness is taken from a
@@ -27,6 +29,7 @@ pub mod otp;
 pub mod secret;
 pub mod serial;
 pub mod stk1;
+pub mod txn;
 pub mod verifier;
 
 pub use otp::{Algorithm, Code, Generator, OtpError, Params};
