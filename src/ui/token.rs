@@ -30,7 +30,7 @@ pub fn LiveCode(gen: ReadSignal<Generator>) -> Element {
                 grouped: c.grouped(),
                 step: step(),
             }
-            Countdown { left, period: params.period }
+            Countdown { left, period: params.period() }
         }
     }
 }

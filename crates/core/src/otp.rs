@@ -57,16 +57,36 @@ pub enum OtpError {
 }
 
 /// TOTP parameters: algorithm, digits (6–8), period (1–120 s) and T0.
+///
+/// The fields are private: every `Params` value has passed
+/// [`Params::new`]'s range checks, including one read with serde (an
+/// out-of-range value, e.g. `period: 0`, is a deserialisation error, so
+/// [`Params::step_at`] never divides by zero). The serde form is
+/// `{"alg":"SHA1","digits":6,"period":30,"t0":0}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "ParamsFields")]
 pub struct Params {
-    /// HMAC hash.
-    pub alg: Algorithm,
-    /// Number of decimal digits of a code.
-    pub digits: u32,
-    /// Step length in seconds.
-    pub period: u64,
-    /// Unix time at which step 0 starts.
-    pub t0: u64,
+    alg: Algorithm,
+    digits: u32,
+    period: u64,
+    t0: u64,
+}
+
+/// The unchecked serde form of [`Params`].
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ParamsFields {
+    alg: Algorithm,
+    digits: u32,
+    period: u64,
+    t0: u64,
+}
+
+impl TryFrom<ParamsFields> for Params {
+    type Error = OtpError;
+    fn try_from(f: ParamsFields) -> Result<Self, OtpError> {
+        Params::new(f.alg, f.digits, f.period, f.t0)
+    }
 }
 
 impl Params {
@@ -78,27 +98,41 @@ impl Params {
         t0: 0,
     };
 
-    /// Checks the ranges and returns the parameters.
+    /// Checks the ranges (digits 6..=8, period 1..=120) and returns the
+    /// parameters.
     pub fn new(alg: Algorithm, digits: u32, period: u64, t0: u64) -> Result<Self, OtpError> {
-        let p = Params {
+        if !(6..=8).contains(&digits) {
+            return Err(OtpError::Digits(digits));
+        }
+        if !(1..=120).contains(&period) {
+            return Err(OtpError::Period(period));
+        }
+        Ok(Params {
             alg,
             digits,
             period,
             t0,
-        };
-        p.validate()?;
-        Ok(p)
+        })
     }
 
-    /// Checks digits 6..=8 and period 1..=120.
-    pub fn validate(&self) -> Result<(), OtpError> {
-        if !(6..=8).contains(&self.digits) {
-            return Err(OtpError::Digits(self.digits));
-        }
-        if !(1..=120).contains(&self.period) {
-            return Err(OtpError::Period(self.period));
-        }
-        Ok(())
+    /// HMAC hash.
+    pub fn alg(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// Number of decimal digits of a code (6..=8).
+    pub fn digits(&self) -> u32 {
+        self.digits
+    }
+
+    /// Step length in seconds (1..=120).
+    pub fn period(&self) -> u64 {
+        self.period
+    }
+
+    /// Unix time at which step 0 starts.
+    pub fn t0(&self) -> u64 {
+        self.t0
     }
 
     /// The canonical string hashed into the STK1 transcript,
@@ -275,8 +309,8 @@ const POW10: [u32; 9] = [
 
 impl Generator {
     /// Keys a generator. The secret is not kept: only the HMAC pad states.
+    /// `params` are valid by construction; only an empty key is refused.
     pub fn new(secret: &Secret, params: Params) -> Result<Self, OtpError> {
-        params.validate()?;
         if secret.is_empty() {
             return Err(OtpError::EmptyKey);
         }
@@ -471,6 +505,42 @@ mod tests {
                 .unwrap()
                 .step_at(99),
             Err(OtpError::BeforeEpoch)
+        );
+    }
+
+    #[test]
+    fn params_period_zero_is_refused_not_panicking() {
+        // Used to deserialise unchecked and divide by zero in `step_at`.
+        let r = serde_json::from_str::<Params>(r#"{"alg":"SHA1","digits":6,"period":0,"t0":0}"#);
+        let err = r.unwrap_err().to_string();
+        assert!(err.contains("period"), "{err}");
+    }
+
+    #[test]
+    fn params_out_of_range_are_refused_on_deserialisation() {
+        for bad in [
+            r#"{"alg":"SHA1","digits":5,"period":30,"t0":0}"#,
+            r#"{"alg":"SHA1","digits":9,"period":30,"t0":0}"#,
+            r#"{"alg":"SHA1","digits":6,"period":121,"t0":0}"#,
+            r#"{"alg":"MD5","digits":6,"period":30,"t0":0}"#,
+            r#"{"alg":"SHA1","digits":6,"period":30}"#,
+            r#"{"alg":"SHA1","digits":6,"period":30,"t0":0,"x":1}"#,
+        ] {
+            assert!(serde_json::from_str::<Params>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn params_serde_round_trip_keeps_the_wire_form() {
+        let text = serde_json::to_string(&Params::STK1).unwrap();
+        assert_eq!(text, r#"{"alg":"SHA1","digits":6,"period":30,"t0":0}"#);
+        assert_eq!(serde_json::from_str::<Params>(&text).unwrap(), Params::STK1);
+        let p = Params::new(Algorithm::Sha512, 8, 60, 5).unwrap();
+        let back: Params = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        assert_eq!(back, p);
+        assert_eq!(
+            (back.alg(), back.digits(), back.period(), back.t0()),
+            (Algorithm::Sha512, 8, 60, 5)
         );
     }
 

@@ -152,7 +152,7 @@ impl Policy {
         let Ok(now_step) = params.step_at(now_unix) else {
             return self.fail(record);
         };
-        let Some(value) = parse_value(otp, params.digits) else {
+        let Some(value) = parse_value(otp, params.digits()) else {
             return self.fail(record);
         };
         let mut fresh: Option<u64> = None;
@@ -218,8 +218,8 @@ impl Policy {
     ) -> Option<TokenRecord> {
         let params = generator.params();
         let now_step = params.step_at(now_unix).ok()?;
-        let c1 = parse_value(otp1, params.digits)?;
-        let c2 = parse_value(otp2, params.digits)?;
+        let c1 = parse_value(otp1, params.digits())?;
+        let c2 = parse_value(otp2, params.digits())?;
         let r = self.max_resync_drift;
         let mut found: Option<u64> = None;
         // s + 1 must stay within ±r of now_step.

@@ -108,12 +108,8 @@ impl ClientHandshake {
             "SHA1" => Algorithm::Sha1,
             _ => return Err(Stk1Error::UnsupportedParams),
         };
-        let params = Params {
-            alg,
-            digits: resp.params.digits,
-            period: resp.params.period,
-            t0: resp.params.t0,
-        };
+        let params = Params::new(alg, resp.params.digits, resp.params.period, resp.params.t0)
+            .map_err(|_| Stk1Error::UnsupportedParams)?;
         if params != Params::STK1 {
             return Err(Stk1Error::UnsupportedParams);
         }

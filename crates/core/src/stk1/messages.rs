@@ -240,10 +240,10 @@ pub struct WireParams {
 impl From<crate::otp::Params> for WireParams {
     fn from(p: crate::otp::Params) -> Self {
         WireParams {
-            alg: p.alg.name().to_string(),
-            digits: p.digits,
-            period: p.period,
-            t0: p.t0,
+            alg: p.alg().name().to_string(),
+            digits: p.digits(),
+            period: p.period(),
+            t0: p.t0(),
         }
     }
 }
