@@ -3,6 +3,8 @@
 //! The UI-free, I/O-free heart of softtoken. Everything a bank's security
 //! reviewer needs to read lives here:
 //!
+//! * [`ocra`] — RFC 6287 OCRA challenge-response (suite parser, data
+//!   input, responses);
 //! * [`otp`] — HOTP (RFC 4226) and TOTP (RFC 6238) with a keyed generator
 //!   that precomputes the HMAC pads once per key;
 //! * [`secret`] — the [`Secret`] newtype (redacted `Debug`, zeroised on
@@ -25,6 +27,7 @@
 
 pub mod encoding;
 mod keyed_mac;
+pub mod ocra;
 pub mod otp;
 pub mod secret;
 pub mod serial;

@@ -1,11 +1,15 @@
 //! The "Test vector" block of `shared/spec/stk1-txn.md`, line by line, and
 //! the wire round trip of the example transaction.
 
+use softtoken_core::ocra::{self, OcraInput, Question, Suite};
 use softtoken_core::serial::Serial;
 use softtoken_core::txn::wire::{
     self, DecisionRequest, PollRequest, PollResponse, TxnState, WireTransaction,
 };
-use softtoken_core::txn::{derive_txn_keys, Decision, Kind, Transaction, TxnError, TxnId, TxnKey};
+use softtoken_core::txn::{
+    derive_txn_keys, offline_question, offline_step, Decision, Kind, Transaction, TxnError, TxnId,
+    TxnKey, OFFLINE_SUITE,
+};
 use softtoken_core::Secret;
 
 /// shared/spec/stk1-txn.md, "Test vector".
@@ -24,6 +28,8 @@ struct TxnVector {
     poll_t: u64,
     poll_nonce_base32: &'static str,
     poll_mac: &'static str,
+    /// `offline code, question …, t = … → …`
+    offline: [(&'static str, u64, &'static str); 3],
 }
 
 const V: TxnVector = TxnVector {
@@ -41,6 +47,11 @@ const V: TxnVector = TxnVector {
     poll_t: 1_700_000_010,
     poll_nonce_base32: "UCQ2FI5EUWTKPKFJVKV2ZLNOV4",
     poll_mac: "ddad4914a67184b14f4c1da7ef4ceb88ccaf08b5ccba736916de75eded948129",
+    offline: [
+        ("1234567", 1_700_000_000, "414993"),
+        ("1234567", 1_700_000_030, "073759"),
+        ("12345", 1_700_000_000, "985725"),
+    ],
 };
 
 /// The transfer of the spec's poll-response example.
@@ -245,4 +256,40 @@ fn another_tokens_key_or_serial_fails_the_bank_mac() {
         w.verify(&t2, &serial(), V.created_at).unwrap_err(),
         TxnError::BankMac
     );
+}
+
+#[test]
+fn offline_codes() {
+    let (_, o) = keys();
+    for (question, t, want) in V.offline {
+        let code = o.offline_code(question, t).unwrap();
+        assert_eq!(code.as_str(), want, "question {question}, t = {t}");
+        let step = offline_step(t);
+        assert_eq!(step, t / 30);
+        assert!(o.check_offline_code(question, step, want));
+        // Bound to the question and to the step.
+        assert!(!o.check_offline_code("7654321", step, want));
+        assert!(!o.check_offline_code(question, step + 1, want));
+        // The same code through the general OCRA implementation.
+        let suite: Suite = OFFLINE_SUITE.parse().unwrap();
+        let general = ocra::compute(
+            &suite,
+            o.expose(),
+            &OcraInput {
+                question: Question::One(question),
+                timestep: suite.timestep_at(t),
+                ..OcraInput::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(general.as_str(), want);
+    }
+    // Typed with full-width digits and a space, as a customer might.
+    let typed = offline_question("１２３ ４５６７").unwrap();
+    assert_eq!(
+        o.offline_code(&typed, 1_700_000_000).unwrap().as_str(),
+        "414993"
+    );
+    // The stored transaction's question is the account number.
+    assert_eq!(transaction().offline_question(), "1234567");
 }

@@ -29,6 +29,7 @@
 
 pub mod amount;
 mod fields;
+mod offline;
 pub mod wire;
 
 use core::fmt;
@@ -44,7 +45,8 @@ use crate::secret::Secret;
 use crate::serial::Serial;
 use crate::stk1::ErrorCode;
 
-pub use fields::{FieldProblem, ValueRule};
+pub use fields::{FieldProblem, ValueRule, ACCOUNT_TYPES};
+pub use offline::{offline_question, offline_step};
 
 /// Length of a transaction id in bytes.
 pub const TXN_ID_LEN: usize = 16;
