@@ -6,10 +6,17 @@
 //!   base32 length). Anything else is refused.
 //! * [`decode_lenient`] for what a person typed (e.g. a secret in a QA
 //!   tool): case-insensitive, ignores spaces, `-` and trailing `=` padding.
+//!
+//! Token secrets pass through here (the keystore holds them as base32), so
+//! both directions write into a buffer allocated once at its final size
+//! (no reallocation leaves a copy behind), the canonical check is done on
+//! the bits themselves rather than by encoding the result again, and a
+//! partly decoded buffer is zeroised when the text is refused.
 
 use thiserror::Error;
+use zeroize::{Zeroize, Zeroizing};
 
-const ALPHABET: base32::Alphabet = base32::Alphabet::Rfc4648 { padding: false };
+const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /// Why a base32 text was refused. Never contains the text itself.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -39,44 +46,91 @@ pub enum DecodeError {
 }
 
 /// Encodes bytes as upper-case base32 without padding.
+///
+/// The result is allocated once at its final length. For secret bytes use
+/// [`crate::Secret::to_base32`], which returns it zeroising.
 pub fn encode(bytes: &[u8]) -> String {
-    base32::encode(ALPHABET, bytes)
+    let mut out = String::with_capacity((bytes.len() * 8).div_ceil(5));
+    // At most 12 bits are pending between iterations.
+    let mut acc: u32 = 0;
+    let mut bits: u32 = 0;
+    for &b in bytes {
+        acc = (acc << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(char::from(ALPHABET[((acc >> bits) & 31) as usize]));
+        }
+        acc &= (1 << bits) - 1;
+    }
+    if bits > 0 {
+        out.push(char::from(ALPHABET[((acc << (5 - bits)) & 31) as usize]));
+    }
+    acc.zeroize();
+    out
+}
+
+/// The 5-bit value of an alphabet character.
+fn value(c: u8) -> Option<u32> {
+    match c {
+        b'A'..=b'Z' => Some(u32::from(c - b'A')),
+        b'2'..=b'7' => Some(u32::from(c - b'2') + 26),
+        _ => None,
+    }
 }
 
 /// Strict decoder for protocol fields. See the module documentation.
 pub fn decode_strict(text: &str) -> Result<Vec<u8>, DecodeError> {
-    if let Some(position) = text
-        .bytes()
-        .position(|c| !(c.is_ascii_uppercase() || (b'2'..=b'7').contains(&c)))
-    {
+    if let Some(position) = text.bytes().position(|c| value(c).is_none()) {
         return Err(DecodeError::InvalidCharacter { position });
     }
     // Valid unpadded lengths modulo 8 are 0, 2, 4, 5, 7.
     if matches!(text.len() % 8, 1 | 3 | 6) {
         return Err(DecodeError::NotCanonical { length: text.len() });
     }
-    let bytes =
-        base32::decode(ALPHABET, text).ok_or(DecodeError::NotCanonical { length: text.len() })?;
-    // Canonical: re-encoding gives the same text (trailing bits are zero).
-    if encode(&bytes) != text {
+    let mut out = Zeroizing::new(Vec::with_capacity(text.len() * 5 / 8));
+    let mut acc: u32 = 0;
+    let mut bits: u32 = 0;
+    for c in text.bytes() {
+        // Every character was checked above.
+        let v = value(c).unwrap_or(0);
+        acc = (acc << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+        acc &= (1 << bits) - 1;
+    }
+    // Canonical: the bits left over after the last whole byte are zero.
+    let canonical = acc == 0;
+    acc.zeroize();
+    if !canonical {
         return Err(DecodeError::NotCanonical { length: text.len() });
     }
-    Ok(bytes)
+    // Moved out, not copied; the emptied wrapper has nothing to clear.
+    Ok(core::mem::take(&mut *out))
 }
 
 /// Strict decoder for a field of exactly `N` bytes.
 pub fn decode_array<const N: usize>(text: &str) -> Result<[u8; N], DecodeError> {
-    let bytes = decode_strict(text)?;
+    let bytes = Zeroizing::new(decode_strict(text)?);
     let actual = bytes.len();
-    bytes.try_into().map_err(|_| DecodeError::WrongLength {
-        expected: N,
-        actual,
-    })
+    if actual != N {
+        return Err(DecodeError::WrongLength {
+            expected: N,
+            actual,
+        });
+    }
+    let mut out = [0u8; N];
+    out.copy_from_slice(&bytes);
+    Ok(out)
 }
 
 /// Forgiving decoder for typed input: ignores ASCII case, spaces, tabs, `-`
 /// and trailing `=` padding, then decodes strictly.
 pub fn decode_lenient(text: &str) -> Result<Vec<u8>, DecodeError> {
+    // ASCII upper-casing keeps every character's length: no reallocation.
     let mut cleaned = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -86,7 +140,7 @@ pub fn decode_lenient(text: &str) -> Result<Vec<u8>, DecodeError> {
     }
     let trimmed = cleaned.trim_end_matches('=');
     let result = decode_strict(trimmed);
-    zeroize::Zeroize::zeroize(&mut cleaned);
+    cleaned.zeroize();
     result
 }
 

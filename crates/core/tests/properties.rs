@@ -129,3 +129,28 @@ fn regression_double_submit_does_not_lock_out() {
     assert_eq!(record.fail_count, 0);
     assert!(!record.locked);
 }
+
+mod base32_differential {
+    use proptest::prelude::*;
+    use softtoken_core::encoding::{decode_strict, encode};
+
+    const REF: base32::Alphabet = base32::Alphabet::Rfc4648 { padding: false };
+
+    proptest! {
+        /// Encoding agrees with the `base32` crate and decodes back.
+        #[test]
+        fn encode_matches_reference(bytes in proptest::collection::vec(any::<u8>(), 0..80)) {
+            let text = encode(&bytes);
+            prop_assert_eq!(&text, &base32::encode(REF, &bytes));
+            prop_assert_eq!(decode_strict(&text).unwrap(), bytes);
+        }
+
+        /// The strict decoder accepts exactly the texts the reference
+        /// decodes and re-encodes to themselves, with the same bytes.
+        #[test]
+        fn strict_accepts_exactly_canonical_texts(text in "[A-Z2-7]{0,20}|[A-Za-z0-9= ]{0,12}") {
+            let reference = base32::decode(REF, &text).filter(|b| base32::encode(REF, b) == text);
+            prop_assert_eq!(decode_strict(&text).ok(), reference);
+        }
+    }
+}

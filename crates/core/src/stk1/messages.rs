@@ -12,7 +12,9 @@
 use core::fmt;
 
 use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
 
 use super::{Stk1Error, VERSION};
 use crate::serial::Serial;
@@ -196,6 +198,88 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 }
 
+/// A code as typed, in a request body (`otp`, `old_otp`, `new_otp`,
+/// `otp1`, `otp2`): not yet parsed, because a malformed code is a failed
+/// attempt, not a malformed request.
+///
+/// Contract: `Debug` prints `OtpText([redacted])` and there is no
+/// `Display`; the text is zeroised when the value is dropped; `==` runs in
+/// time independent of the contents (it may leak the length). The text is
+/// reachable through [`OtpText::as_str`] or `Deref<Target = str>` (so
+/// `&req.otp` passes where a `&str` is expected). On the wire it is a plain
+/// JSON string. (serde_json copies a string with escapes through its own
+/// scratch buffer first, which is not cleared; a code has no reason to
+/// contain escapes.)
+#[derive(Clone, Default)]
+pub struct OtpText(Zeroizing<String>);
+
+impl OtpText {
+    /// Wraps typed text. The caller's buffer is moved, not copied.
+    pub fn new(text: String) -> OtpText {
+        OtpText(Zeroizing::new(text))
+    }
+
+    /// The text as typed. Every caller is a place where the code leaves the
+    /// type's protection; keep them few (the verifier, the request builder).
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl core::ops::Deref for OtpText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl From<String> for OtpText {
+    fn from(text: String) -> OtpText {
+        OtpText::new(text)
+    }
+}
+
+impl From<&str> for OtpText {
+    fn from(text: &str) -> OtpText {
+        OtpText::new(text.to_owned())
+    }
+}
+
+impl fmt::Debug for OtpText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OtpText([redacted])")
+    }
+}
+
+impl PartialEq for OtpText {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
+
+impl Eq for OtpText {}
+
+impl Serialize for OtpText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for OtpText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<OtpText, D::Error> {
+        String::deserialize(d).map(OtpText::new)
+    }
+}
+
+/// `[redacted]` in place of a field's value in a hand-written `Debug`.
+struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
 /// Platforms named in `device.platform`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -264,8 +348,8 @@ pub struct InitRequest {
     pub device: Device,
 }
 
-/// `POST /v1/provision/init` response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /v1/provision/init` response. `Debug` hides `server_confirm`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InitResponse {
     /// Always 1.
     pub v: u32,
@@ -287,8 +371,8 @@ pub struct InitResponse {
     pub server_confirm: String,
 }
 
-/// `POST /v1/provision/finish` request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /v1/provision/finish` request. `Debug` hides `client_confirm`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FinishRequest {
     /// Always 1.
@@ -299,6 +383,33 @@ pub struct FinishRequest {
     pub serial: Serial,
     /// 32 bytes, base32.
     pub client_confirm: String,
+}
+
+impl fmt::Debug for InitResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InitResponse")
+            .field("v", &self.v)
+            .field("session_id", &self.session_id)
+            .field("serial", &self.serial)
+            .field("server_eph_pub", &self.server_eph_pub)
+            .field("server_nonce", &self.server_nonce)
+            .field("params", &self.params)
+            .field("server_time", &self.server_time)
+            .field("expires_in", &self.expires_in)
+            .field("server_confirm", &Redacted)
+            .finish()
+    }
+}
+
+impl fmt::Debug for FinishRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FinishRequest")
+            .field("v", &self.v)
+            .field("session_id", &self.session_id)
+            .field("serial", &self.serial)
+            .field("client_confirm", &Redacted)
+            .finish()
+    }
 }
 
 /// Life cycle of a token at the bank.
@@ -388,7 +499,7 @@ pub struct BindRequest {
     /// Serial as typed (normalised by the server).
     pub serial: String,
     /// Code as typed.
-    pub otp: String,
+    pub otp: OtpText,
 }
 
 /// `POST /v1/bank/verify`.
@@ -400,7 +511,7 @@ pub struct VerifyRequest {
     /// Contract ID.
     pub customer_id: String,
     /// Code as typed.
-    pub otp: String,
+    pub otp: OtpText,
     /// What the code authorises.
     pub purpose: Purpose,
 }
@@ -414,11 +525,11 @@ pub struct ChangeRequest {
     /// Contract ID.
     pub customer_id: String,
     /// Code of the current (old) token.
-    pub old_otp: String,
+    pub old_otp: OtpText,
     /// Serial of the new token.
     pub new_serial: String,
     /// Code of the new token.
-    pub new_otp: String,
+    pub new_otp: OtpText,
 }
 
 /// `POST /v1/bank/deactivate`.
@@ -430,7 +541,7 @@ pub struct DeactivateRequest {
     /// Contract ID.
     pub customer_id: String,
     /// Code of the current token.
-    pub otp: String,
+    pub otp: OtpText,
 }
 
 /// `POST /v1/admin/resync`.
@@ -442,9 +553,9 @@ pub struct ResyncRequest {
     /// Token serial.
     pub serial: String,
     /// First code.
-    pub otp1: String,
+    pub otp1: OtpText,
     /// The next code.
-    pub otp2: String,
+    pub otp2: OtpText,
 }
 
 /// `POST /v1/admin/unlock`.
