@@ -311,3 +311,62 @@ fn invalid_value_names_its_key() {
     );
     assert!(!err.to_string().contains("123456"));
 }
+
+/// A transaction the bank signed correctly but that breaks a rule (keys
+/// out of order, a value not in NFC, a lifetime outside 60..=900) is still
+/// never handed to the app as something to show.
+#[test]
+fn signed_but_malformed_is_refused_by_the_app() {
+    let k = key();
+    let good = Transaction::new(
+        TxnId::from_bytes([9; 16]),
+        serial(),
+        Kind::Payment,
+        1_000,
+        1_300,
+        vec![
+            ("biller_number".to_string(), "12345".to_string()),
+            ("customer_number".to_string(), "A1".to_string()),
+            ("confirmation_number".to_string(), "7".to_string()),
+            ("amount".to_string(), "500".to_string()),
+        ],
+    )
+    .unwrap();
+    let sign = |mut w: WireTransaction| {
+        w.bank_mac = k.bank_mac(&w.digest(&serial()));
+        w
+    };
+    let base = WireTransaction::sign(&good, &k);
+    assert!(base.verify(&k, &serial(), 1_000).is_ok());
+
+    let mut swapped = base.clone();
+    swapped.fields.swap(1, 2);
+    assert_eq!(
+        sign(swapped).verify(&k, &serial(), 1_000).unwrap_err(),
+        TxnError::WrongKeys
+    );
+
+    let mut not_nfc = base.clone();
+    not_nfc.fields[1].1 = "A\u{0301}".into();
+    assert_eq!(
+        sign(not_nfc).verify(&k, &serial(), 1_000).unwrap_err(),
+        TxnError::InvalidValue {
+            key: "customer_number",
+            problem: FieldProblem::NotNfc
+        }
+    );
+
+    let mut long_life = base.clone();
+    long_life.expires_at = long_life.created_at + 901;
+    assert_eq!(
+        sign(long_life).verify(&k, &serial(), 1_000).unwrap_err(),
+        TxnError::Lifetime
+    );
+
+    let mut extra = base;
+    extra.fields.push(("memo".into(), "x".into()));
+    assert_eq!(
+        sign(extra).verify(&k, &serial(), 1_000).unwrap_err(),
+        TxnError::WrongKeys
+    );
+}
