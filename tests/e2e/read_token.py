@@ -8,6 +8,9 @@ usage: read_token.py WINDOW.png [CROPS_DIR]
   E2E_BANK_URL (optional): the bank, asked which serial it knows (below);
   E2E_KNOWN_SERIALS (optional, comma-separated) stands in for it offline.
   Diagnostics on stderr never contain a code (serials are fine).
+As a module (tests/e2e/scenario.py): read_window(png, crops, knows) returns
+a Reading (serial, Code) or raises Unreadable; bank_oracle(url) and
+known_oracle(serials) are the two kinds of `knows`.
 
 1. a first pass (page segmentation 11, TSV) finds the words and their boxes;
 2. a line of upper-case/digit words (about 12 characters) is the serial: that
@@ -28,16 +31,24 @@ usage: read_token.py WINDOW.png [CROPS_DIR]
    the box (different scale and threshold) give the same six digits; one
    misread digit then makes the readings disagree instead of passing.
 """
+import hmac
+import json
 import os
 import re
-import json
 import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.error
+import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from itertools import product
 from math import prod
+from typing import Callable, Optional
+
+# Longest a single tesseract or ImageMagick run may take (seconds).
+TOOL_TIMEOUT = 60
 
 ALPHA = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -62,6 +73,82 @@ def luhn_ok(s):
     return total % 32 == 0
 
 
+class Code:
+    """A one-time password read off a window. `repr`/`str` never show the
+    digits (they would end up in logs); `reveal()` is for typing it into
+    web banking. Compared in constant time. (Python cannot wipe a string:
+    the digits live as long as the interpreter keeps the object.)"""
+
+    __slots__ = ("_digits",)
+
+    def __init__(self, digits: str):
+        if not re.fullmatch(r"\d{6}", digits):
+            raise ValueError("a code is six digits")
+        self._digits = digits
+
+    def reveal(self) -> str:
+        return self._digits
+
+    def with_first_digit_moved(self, by: int = 5) -> "Code":
+        """The same code with its first digit moved by `by` (mod 10): a code
+        the window did not show."""
+        return Code(str((int(self._digits[0]) + by) % 10) + self._digits[1:])
+
+    def __eq__(self, other):
+        if not isinstance(other, Code):
+            return NotImplemented
+        return hmac.compare_digest(self._digits, other._digits)
+
+    __hash__ = None
+
+    def __repr__(self):
+        return "Code(<redacted>)"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a window showed: its serial (compact) and its code.
+    `code_readings` is how many readings of the code box it took for two
+    consecutive ones to agree (2 when the first two did)."""
+
+    serial: str
+    code: Code
+    code_readings: int
+
+
+class Unreadable(Exception):
+    """The window was not read with confidence. The message names what was
+    missing or disputed (never a code)."""
+
+
+# Whether the bank knows a serial (issued, active or revoked).
+Oracle = Callable[[str], bool]
+
+
+def bank_oracle(url: str) -> Oracle:
+    """Asks the bank's public `/v1/tokens/{serial}/status`."""
+
+    def knows(serial: str) -> bool:
+        quoted = urllib.parse.quote(serial, safe="")
+        try:
+            with urllib.request.urlopen(f"{url}/v1/tokens/{quoted}/status", timeout=10) as r:
+                state = json.load(r).get("state")
+        except (OSError, ValueError, AttributeError):
+            # Not found (HTTPError is an OSError), not JSON, not an object.
+            return False
+        return state in ("issued", "active", "revoked")
+
+    return knows
+
+
+def known_oracle(serials) -> Oracle:
+    """Stands in for the bank offline: knows exactly `serials`."""
+    known = frozenset(serials)
+    return lambda serial: serial in known
+
+
 def tess(img, psm, whitelist=None, tsv=False, nodict=False):
     cmd = ["tesseract", img, "-", "--psm", str(psm), "-l", "eng"]
     if nodict:
@@ -70,7 +157,16 @@ def tess(img, psm, whitelist=None, tsv=False, nodict=False):
         cmd += ["-c", "tessedit_char_whitelist=" + whitelist]
     if tsv:
         cmd += ["tsv"]
-    return subprocess.run(cmd, capture_output=True, text=True).stdout
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=TOOL_TIMEOUT).stdout
+
+
+def text_of(src, tmp):
+    """Everything tesseract reads in a window (page segmentation 11, on a
+    grey, enlarged, thresholded copy): for waiting on a word."""
+    big = os.path.join(tmp, "text-ocr.png")
+    subprocess.run(["convert", src, "-colorspace", "Gray", "-resize", "300%", "-threshold", "55%",
+                    big], check=True, timeout=TOOL_TIMEOUT)
+    return tess(big, 11)
 
 
 def crop(src, box, scale, dst, threshold=None):
@@ -79,12 +175,13 @@ def crop(src, box, scale, dst, threshold=None):
             "-resize", f"{scale}%"]
     if threshold:
         args += ["-threshold", f"{threshold}%"]
-    subprocess.run(args + [dst], check=True)
+    subprocess.run(args + [dst], check=True, timeout=TOOL_TIMEOUT)
 
 
 def lines(src, tmp):
     big = os.path.join(tmp, "big.png")
-    subprocess.run(["convert", src, "-colorspace", "Gray", "-resize", "200%", big], check=True)
+    subprocess.run(["convert", src, "-colorspace", "Gray", "-resize", "200%", big], check=True,
+                   timeout=TOOL_TIMEOUT)
     out = {}
     for row in tess(big, 11, tsv=True).splitlines()[1:]:
         f = row.split("\t")
@@ -184,19 +281,7 @@ def serial_candidates(text, one_off=False):
     return frozenset(extra | {c for c in spellings(text) or [] if luhn_ok(c)})
 
 
-def bank_knows(serial):
-    known = os.environ.get("E2E_KNOWN_SERIALS")
-    if known is not None:
-        return serial in known.split(",")
-    url = os.environ.get("E2E_BANK_URL")
-    try:
-        with urllib.request.urlopen(f"{url}/v1/tokens/{serial}/status", timeout=10) as r:
-            return json.load(r).get("state") in ("issued", "active", "revoked")
-    except Exception:
-        return False
-
-
-def read_serial_box(src, box, tmp, crops):
+def read_serial_box(src, box, tmp, crops, knows: Optional[Oracle]):
     seen = set()
     previous = None
     checked = {}
@@ -206,11 +291,10 @@ def read_serial_box(src, box, tmp, crops):
         if crops:
             shutil.copy(t, crops)
         # Raw line, no dictionary: keeps four characters per group.
-        oracle = os.environ.get("E2E_BANK_URL") or os.environ.get("E2E_KNOWN_SERIALS") is not None
-        cands = serial_candidates(tess(t, 13, ALPHA + " ", nodict=True), one_off=bool(oracle))
-        if oracle:
+        cands = serial_candidates(tess(t, 13, ALPHA + " ", nodict=True), one_off=knows is not None)
+        if knows is not None:
             for c in cands - seen:
-                checked[c] = bank_knows(c)
+                checked[c] = knows(c)
             seen |= cands
             known = [c for c, k in checked.items() if k]
             if len(known) == 1:
@@ -227,11 +311,16 @@ def read_code(t):
     return re.sub(r"\D", "", tess(t, 7, "0123456789 "))
 
 
-def main(src, crops=None):
+def read_window(src, crops=None, knows: Optional[Oracle] = None) -> Reading:
+    """Reads serial and code off the window screenshot `src`, or raises
+    `Unreadable`. `knows` is the bank (see `bank_oracle`): with it, only a
+    serial the bank knows is read; without, two readings must agree.
+    `crops` (a folder) keeps every crop that was read."""
     if crops:
         os.makedirs(crops, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         serial = code = None
+        code_readings = 0
         serial_seen = code_seen = False
         for words in lines(src, tmp):
             words.sort()
@@ -248,24 +337,44 @@ def main(src, crops=None):
                 # group pitch (or at least 12 px) further left.
                 pitch = caps[-1][0] - caps[-2][0] if n < 12 else 12
                 x, w = max(x - pitch, 0), w + min(pitch, x)
-                serial = read_serial_box(src, (x, y, w, h), tmp, crops)
+                serial = read_serial_box(src, (x, y, w, h), tmp, crops, knows)
             for i in range(len(words) - 1):
                 pair = words[i:i + 2]
                 if code is None and all(re.fullmatch(r"\d{3}", w[4]) for w in pair):
                     code_seen = True
-                    code, n = agreed(src, union(pair, pad=8), CODE_VARIANTS, read_code,
-                                     lambda c: len(c) == 6, tmp, crops, "code")
-                    if code and n > 2:
-                        print(f"code: agreed only after {n} readings (earlier ones differed)",
-                              file=sys.stderr)
+                    code, code_readings = agreed(src, union(pair, pad=8), CODE_VARIANTS, read_code,
+                                                 lambda c: len(c) == 6, tmp, crops, "code")
         if not serial or not code:
-            print(f"unreadable: serial={serial or ('disputed' if serial_seen else 'not found')} "
-                  f"code={'read' if code else ('disputed' if code_seen else 'not found')}",
-                  file=sys.stderr)
-            return 1
-        print(serial, code)
-        return 0
+            raise Unreadable(
+                f"serial={serial or ('disputed' if serial_seen else 'not found')} "
+                f"code={'read' if code else ('disputed' if code_seen else 'not found')}")
+        return Reading(serial, Code(code), code_readings)
+
+
+def oracle_from_env() -> Optional[Oracle]:
+    """E2E_KNOWN_SERIALS (comma-separated) if set, else E2E_BANK_URL if set."""
+    known = os.environ.get("E2E_KNOWN_SERIALS")
+    if known is not None:
+        return known_oracle(known.split(","))
+    url = os.environ.get("E2E_BANK_URL")
+    return bank_oracle(url) if url else None
+
+
+def main(src, crops=None):
+    try:
+        reading = read_window(src, crops, oracle_from_env())
+    except Unreadable as e:
+        print(f"unreadable: {e}", file=sys.stderr)
+        return 1
+    if reading.code_readings > 2:
+        print(f"code: agreed only after {reading.code_readings} readings (earlier ones differed)",
+              file=sys.stderr)
+    print(reading.serial, reading.code.reveal())
+    return 0
 
 
 if __name__ == "__main__":
+    if len(sys.argv) not in (2, 3):
+        print(__doc__.split("\n\n")[1], file=sys.stderr)
+        sys.exit(2)
     sys.exit(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None))
