@@ -51,14 +51,16 @@ def wait_until(what: str, probe: Callable[[], Optional[T]], timeout: float,
 
 
 def install_signal_handlers() -> None:
-    """SIGTERM and SIGHUP end the program like Ctrl-C (SIGINT) does, by an
-    exception, so every `with Session`/`finally` cleans up."""
+    """SIGTERM and SIGHUP end the program by SystemExit, SIGINT (Ctrl-C) by
+    KeyboardInterrupt, so every `with Session`/`finally` cleans up."""
 
     def stop(signum, _frame):
         raise SystemExit(128 + signum)
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, stop)
+    # Also when started in the background, where SIGINT starts out ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class Processes:
