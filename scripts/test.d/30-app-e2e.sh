@@ -4,7 +4,8 @@
 # orchestration is the stdlib Python harness tests/e2e (scenario.py says
 # what is checked; tests/e2e/README.md how to run it alone).
 #
-# 1. the OCR against the screenshots it once misread (tests/e2e/fixtures);
+# 1. the harness's unit tests and the OCR against the screenshots it once
+#    misread (tests/e2e/fixtures);
 # 2. builds both binaries (target/debug) as scripts/test's workspace tests do;
 # 3. python3 -m tests.e2e scenario: 利用開始, a wrong code refused, 振込 with
 #    the shown code, 交換 to a second profile, the old token revoked.
@@ -18,6 +19,9 @@ for tool in Xvfb xdotool import convert tesseract gnome-keyring-daemon dbus-daem
 done
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { echo "30-app-e2e: Debian chromium is not installed (scripts/setup)"; exit 1; }
 
+# The harness's own unit tests, then the OCR against the screenshots it once
+# misread (tests/e2e/fixtures.py says which and why).
+python3 -m unittest -q tests.e2e.test_harness
 python3 -m tests.e2e ocr-fixtures
 
 echo "30-app-e2e: building the app and the bank"

@@ -3,6 +3,7 @@ the first demo customer from its output, its profile and pairing link, and the
 public token status."""
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import subprocess
@@ -113,7 +114,7 @@ class Bank:
                 body = r.read()
         except urllib.error.HTTPError as e:
             body = e.read()
-        except OSError as e:
+        except (OSError, http.client.HTTPException) as e:
             raise E2EError(f"the bank did not answer the status request: {e}") from None
         try:
             answer = json.loads(body)

@@ -32,6 +32,7 @@ known_oracle(serials) are the two kinds of `knows`.
    misread digit then makes the readings disagree instead of passing.
 """
 import hmac
+import http.client
 import json
 import os
 import re
@@ -82,7 +83,7 @@ class Code:
     __slots__ = ("_digits",)
 
     def __init__(self, digits: str):
-        if not re.fullmatch(r"\d{6}", digits):
+        if not re.fullmatch(r"[0-9]{6}", digits):
             raise ValueError("a code is six digits")
         self._digits = digits
 
@@ -135,8 +136,8 @@ def bank_oracle(url: str) -> Oracle:
         try:
             with urllib.request.urlopen(f"{url}/v1/tokens/{quoted}/status", timeout=10) as r:
                 state = json.load(r).get("state")
-        except (OSError, ValueError, AttributeError):
-            # Not found (HTTPError is an OSError), not JSON, not an object.
+        except (OSError, http.client.HTTPException, ValueError, AttributeError):
+            # Not found (HTTPError is an OSError), cut off, not JSON, not an object.
             return False
         return state in ("issued", "active", "revoked")
 
@@ -308,7 +309,7 @@ def read_serial_box(src, box, tmp, crops, knows: Optional[Oracle]):
 
 
 def read_code(t):
-    return re.sub(r"\D", "", tess(t, 7, "0123456789 "))
+    return re.sub(r"[^0-9]", "", tess(t, 7, "0123456789 "))
 
 
 def read_window(src, crops=None, knows: Optional[Oracle] = None) -> Reading:
