@@ -22,6 +22,45 @@
 //! parameter), no global state, no `unsafe`. Randomness is taken from a
 //! caller-supplied [`rand_core::CryptoRngCore`] so that callers decide on the
 //! OS CSPRNG and tests can be deterministic.
+//!
+//! ## Example: a TOTP code
+//!
+//! The SHA-1 rows of RFC 6238 Appendix B (the ASCII key
+//! `12345678901234567890`, 8 digits, 30-second steps, T0 = 0), then the
+//! same key with the app's [`Params::STK1`] (6 digits: the last six of the
+//! RFC's code, as RFC 4226's truncation takes the value modulo 10^digits).
+//!
+//! ```
+//! use softtoken_core::{Algorithm, Code, Generator, Params, Secret};
+//!
+//! # fn main() -> Result<(), softtoken_core::OtpError> {
+//! let secret = Secret::from_slice(b"12345678901234567890");
+//! let rfc = Generator::new(&secret, Params::new(Algorithm::Sha1, 8, 30, 0)?)?;
+//!
+//! // RFC 6238, Appendix B: Unix time, TOTP (SHA-1).
+//! let table: [(u64, &str); 6] = [
+//!     (59, "94287082"),
+//!     (1_111_111_109, "07081804"),
+//!     (1_111_111_111, "14050471"),
+//!     (1_234_567_890, "89005924"),
+//!     (2_000_000_000, "69279037"),
+//!     (20_000_000_000, "65353130"),
+//! ];
+//! for (unix, expected) in table {
+//!     assert_eq!(rfc.totp(unix)?.as_str(), expected, "T = {unix}");
+//! }
+//!
+//! let app = Generator::new(&secret, Params::STK1)?;
+//! assert_eq!(app.totp(59)?.as_str(), "287082");
+//! assert_eq!(app.totp(59)?.grouped(), "287 082");
+//!
+//! // What a customer types is parsed, then compared in constant time.
+//! let typed = Code::parse("287 082", 6).expect("six digits");
+//! assert!(app.check_step(&typed, Params::STK1.step_at(59)?));
+//! assert!(!app.check_step(&typed, Params::STK1.step_at(60)?));
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
