@@ -27,6 +27,8 @@ T = TypeVar("T")
 
 # Longest one xdotool/ImageMagick/dbus-send command may take (seconds).
 TOOL_TIMEOUT = 30
+# Longest line read from a child (bytes).
+MAX_LINE = 1 << 20
 
 
 class E2EError(Exception):
@@ -104,6 +106,12 @@ class Processes:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass  # a pipe the child left unread
         try:
             return proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
@@ -133,6 +141,8 @@ def _read_line(proc: subprocess.Popen, timeout: float, what: str) -> str:
         if not chunk:
             raise E2EError(f"{what}: the process ended (status {proc.wait()})")
         buf += chunk
+        if len(buf) > MAX_LINE:
+            raise E2EError(f"{what}: a line longer than {MAX_LINE} bytes")
     return buf.split(b"\n", 1)[0].decode()
 
 

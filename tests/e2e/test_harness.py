@@ -14,6 +14,7 @@ import unittest
 import urllib.parse
 from pathlib import Path
 
+from . import __main__ as cli
 from . import read_token
 from .bank import DEMO_CUSTOMER, Bank, Customer
 from .read_token import Code
@@ -270,6 +271,26 @@ class WebBankingTest(unittest.TestCase):
         self.assertEqual(field({"a": "x", "b": 1}, "a"), "x")
         self.assertEqual(field({"a": "x", "b": 1}, "b"), "")
         self.assertEqual(field({}, "c"), "")
+
+
+class ScreenshotDirTest(unittest.TestCase):
+    def setUp(self):
+        self.saved = {k: os.environ.pop(k, None) for k in ("E2E_SHOTS", "SOFTTOKEN_UPDATE_DOCS")}
+
+    def tearDown(self):
+        for k, v in self.saved.items():
+            os.environ.pop(k, None)
+            if v is not None:
+                os.environ[k] = v
+
+    def test_target_unless_asked(self):
+        self.assertEqual(cli.screenshot_dir(), cli.ROOT / "target" / "screenshots")
+        os.environ["SOFTTOKEN_UPDATE_DOCS"] = "0"
+        self.assertEqual(cli.screenshot_dir(), cli.ROOT / "target" / "screenshots")
+        os.environ["SOFTTOKEN_UPDATE_DOCS"] = "1"
+        self.assertEqual(cli.screenshot_dir(), cli.ROOT / "docs" / "screenshots")
+        os.environ["E2E_SHOTS"] = "/tmp/elsewhere"
+        self.assertEqual(cli.screenshot_dir(), Path("/tmp/elsewhere"))
 
 
 if __name__ == "__main__":
