@@ -20,7 +20,7 @@ done
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { echo "30-app-e2e: Debian chromium is not installed (scripts/setup)"; exit 1; }
 
 # The harness's own unit tests, then the OCR against the screenshots it once
-# misread (tests/e2e/fixtures.py says which and why).
+# misread (tests/e2e/ocr_fixtures.py says which and why).
 python3 -m unittest -q tests.e2e.test_harness
 python3 -m tests.e2e ocr-fixtures
 

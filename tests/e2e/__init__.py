@@ -5,5 +5,5 @@ Modules: `session` (processes, private bus, keyring, Xvfb, windows,
 screenshots; shared with scripts/demo), `bank` (softtoken-bank as a child),
 `webbank` (the headless-Chromium web banking driver over JSON lines),
 `read_token` (OCR of a window), `scenario` (the end-to-end steps),
-`fixtures` (OCR regression screenshots), `demo` (scripts/demo).
+`ocr_fixtures` (OCR regression screenshots), `demo` (scripts/demo).
 """

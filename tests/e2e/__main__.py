@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import fixtures
+from . import ocr_fixtures
 from .session import E2EError, install_signal_handlers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,9 +41,9 @@ def default_bin_dir() -> Path:
     return Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target") / "debug"
 
 
-def ocr_fixtures(_args) -> int:
+def cmd_ocr_fixtures(_args) -> int:
     try:
-        fixtures.check()
+        ocr_fixtures.check()
     except E2EError as e:
         print(f"{PREFIX}: {e}", file=sys.stderr)
         return 1
@@ -51,7 +51,7 @@ def ocr_fixtures(_args) -> int:
     return 0
 
 
-def scenario(args) -> int:
+def cmd_scenario(args) -> int:
     from .scenario import Scenario
 
     bin_dir = Path(args.bin_dir).resolve() if args.bin_dir else default_bin_dir()
@@ -86,7 +86,7 @@ def scenario(args) -> int:
     return status
 
 
-def demo(args) -> int:
+def cmd_demo(args) -> int:
     from . import demo as demo_module
 
     return demo_module.main(args)
@@ -97,18 +97,18 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m tests.e2e", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("ocr-fixtures").set_defaults(run=ocr_fixtures)
+    sub.add_parser("ocr-fixtures").set_defaults(run=cmd_ocr_fixtures)
     p = sub.add_parser("scenario")
     p.add_argument("--bin-dir")
     p.add_argument("--shots")
     p.add_argument("--keep", action="store_true")
-    p.set_defaults(run=scenario)
+    p.set_defaults(run=cmd_scenario)
     p = sub.add_parser("demo")
     p.add_argument("--bin-dir", default=str(ROOT / "target" / "release"))
     p.add_argument("--port", type=int, default=8700)
     p.add_argument("--base", help="the demo's folder (default "
                                   "$XDG_DATA_HOME/softtoken-demo or ~/.local/share/softtoken-demo)")
-    p.set_defaults(run=demo)
+    p.set_defaults(run=cmd_demo)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -77,6 +77,10 @@ class Scenario:
 
     # ------------------------------------------------------------ set-up
     def run(self) -> None:
+        for exe in ("softtoken", "softtoken-bank"):
+            if not (self.bin_dir / exe).is_file():
+                raise E2EError(f"no {exe} in {self.bin_dir} (cargo test --workspace --no-run "
+                               f"builds it in target/debug)")
         home = self.work / "home"
         keyring = Keyring("throwaway-e2e", home / ".local" / "share")
         with Session(self.work, private_bus=True, keyring=keyring, home=home, xvfb=True) as s:
@@ -86,7 +90,7 @@ class Scenario:
             try:
                 self._run()
             except E2EError as e:
-                if not self.bank.alive():
+                if self.bank.proc is not None and not self.bank.alive():
                     raise E2EError(f"{e} (the bank process is gone)") from None
                 raise
 
