@@ -118,8 +118,15 @@ class Processes:
             return None
 
     def stop_all(self) -> None:
-        for _name, proc in reversed(list(self._running)):
-            self.stop(proc)
+        """Stops every child; a SIGINT/SIGTERM/SIGHUP arriving meanwhile waits
+        until all are stopped (then ends the program as usual)."""
+        stopping = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
+        try:
+            for _name, proc in reversed(list(self._running)):
+                self.stop(proc)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
     def alive(self, proc: subprocess.Popen) -> bool:
         return proc.poll() is None
