@@ -25,10 +25,10 @@ use std::time::{Duration, Instant};
 
 use rand_core::OsRng;
 use serde_json::{json, Value};
-use softtoken_bank::keys::DataDir;
 use softtoken_core::stk1::client::ClientHandshake;
 use softtoken_core::stk1::messages::{Device, InitResponse, Platform};
 use softtoken_core::{Generator, Params};
+use softtoken_token_service::keys::DataDir;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 

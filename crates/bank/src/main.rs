@@ -1,12 +1,21 @@
 //! `softtoken-bank`: the bank reference server (see docs/server.md).
+//!
+//! A thin binary: it parses the command line, opens the data directory and
+//! serves the token service's `/v1` router and web banking's pages on one
+//! socket ([`serve`]).
+#![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
-use softtoken_bank::keys::DataDir;
-use softtoken_bank::server::{serve, ServeOptions};
-use softtoken_bank::store::Synchronous;
+use clap::{Parser, Subcommand, ValueEnum};
+use softtoken_token_service::keys::{DataDir, KeyFileError};
+use softtoken_token_service::store::Synchronous;
+
+mod serve;
+
+use serve::{ServeError, ServeOptions};
 
 #[derive(Parser)]
 #[command(
@@ -17,6 +26,33 @@ use softtoken_bank::store::Synchronous;
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
+}
+
+/// SQLite `synchronous` mode of the token-service database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SyncArg {
+    /// WAL synced at every commit: durable.
+    Full,
+    /// WAL synced at checkpoints only: not durable on power loss.
+    Normal,
+}
+
+impl From<SyncArg> for Synchronous {
+    fn from(a: SyncArg) -> Synchronous {
+        match a {
+            SyncArg::Full => Synchronous::Full,
+            SyncArg::Normal => Synchronous::Normal,
+        }
+    }
+}
+
+/// `on` / `off` switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Switch {
+    /// Enabled.
+    On,
+    /// Disabled.
+    Off,
 }
 
 #[derive(Subcommand)]
@@ -45,12 +81,12 @@ enum Cmd {
         /// Bank display name (stored in the profile).
         #[arg(long)]
         name: Option<String>,
-        /// SQLite synchronous mode: full (durable, default) or normal.
-        #[arg(long, default_value = "full")]
-        synchronous: String,
-        /// Group commit: on (default) or off (one transaction per request).
-        #[arg(long, default_value = "on")]
-        group_commit: String,
+        /// SQLite synchronous mode (full is the durable default).
+        #[arg(long, value_enum, ignore_case = true, default_value_t = SyncArg::Full)]
+        synchronous: SyncArg,
+        /// Group commit (off: one transaction per request).
+        #[arg(long, value_enum, default_value_t = Switch::On)]
+        group_commit: Switch,
         /// Seconds a client has to send a complete request head before the
         /// connection is closed (slow-header / slowloris defence).
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
@@ -64,41 +100,45 @@ enum Cmd {
     },
 }
 
+/// Why the binary stops with a failure status.
+#[derive(Debug, thiserror::Error)]
+enum RunError {
+    /// Key files or profile.
+    #[error(transparent)]
+    Keys(#[from] KeyFileError),
+    /// `profile` before the first `serve`.
+    #[error("no profile yet in {0}: run `serve` once")]
+    NoProfile(String),
+    /// The profile could not be printed.
+    #[error("cannot print the profile: {0}")]
+    Print(#[from] serde_json::Error),
+    /// The async runtime could not be started.
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
+    /// Serving failed.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("softtoken-bank: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), RunError> {
     match cli.cmd {
         Cmd::Profile { data } => {
-            let dir = match DataDir::open_existing(&data) {
-                Ok(d) => d,
-                Err(e) => {
-                    eprintln!("softtoken-bank: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            let stored = match dir.stored_profile() {
-                Ok(Some(p)) => p,
-                Ok(None) => {
-                    eprintln!(
-                        "softtoken-bank: no profile yet in {}: run `serve` once",
-                        data.display()
-                    );
-                    return ExitCode::FAILURE;
-                }
-                Err(e) => {
-                    eprintln!("softtoken-bank: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            match serde_json::to_string(&dir.profile(&stored)) {
-                Ok(text) => {
-                    println!("{text}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("softtoken-bank: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            let dir = DataDir::open_existing(&data)?;
+            let stored = dir
+                .stored_profile()?
+                .ok_or_else(|| RunError::NoProfile(data.display().to_string()))?;
+            println!("{}", serde_json::to_string(&dir.profile(&stored))?);
+            Ok(())
         }
         Cmd::Serve {
             listen,
@@ -112,18 +152,6 @@ fn main() -> ExitCode {
             group_commit,
             header_timeout,
         } => {
-            let Some(synchronous) = Synchronous::parse(&synchronous) else {
-                eprintln!("softtoken-bank: --synchronous must be full or normal");
-                return ExitCode::FAILURE;
-            };
-            let group_commit = match group_commit.as_str() {
-                "on" => true,
-                "off" => false,
-                _ => {
-                    eprintln!("softtoken-bank: --group-commit must be on or off");
-                    return ExitCode::FAILURE;
-                }
-            };
             tracing_subscriber::fmt()
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_default_env()
@@ -131,16 +159,10 @@ fn main() -> ExitCode {
                 )
                 .with_writer(std::io::stderr)
                 .init();
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
+            let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("softtoken-bank: cannot start the runtime: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
+                .map_err(RunError::Runtime)?;
             let opts = ServeOptions {
                 listen,
                 data,
@@ -149,17 +171,11 @@ fn main() -> ExitCode {
                 url,
                 bank_id,
                 name,
-                synchronous,
-                group_commit,
-                header_timeout: std::time::Duration::from_secs(header_timeout),
+                synchronous: synchronous.into(),
+                group_commit: group_commit == Switch::On,
+                header_timeout: Duration::from_secs(header_timeout),
             };
-            match runtime.block_on(serve(opts)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("softtoken-bank: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            Ok(runtime.block_on(serve::serve(opts))?)
         }
     }
 }

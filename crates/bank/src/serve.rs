@@ -15,13 +15,13 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tower::Service;
 
-use crate::api::{self, ApiState};
-use crate::keys::{
+use softtoken_token_service::api::{self, ApiState};
+use softtoken_token_service::keys::{
     DataDir, KeyFileError, StoredProfile, DB_FILE, DEFAULT_BANK_ID, DEFAULT_BANK_NAME,
 };
-use crate::seal::Sealer;
-use crate::store::{Store, StoreConfig, StoreError, Synchronous};
-use crate::web::{self, BankInfo, WebConfig, WebError};
+use softtoken_token_service::seal::Sealer;
+use softtoken_token_service::store::{Store, StoreConfig, StoreError, Synchronous};
+use softtoken_webbank::{self as web, BankInfo, WebConfig, WebError};
 
 /// Options of `serve`.
 #[derive(Debug, Clone)]

@@ -1,22 +1,18 @@
-//! # softtoken-bank
+//! # softtoken-token-service
 //!
-//! The bank reference server (issue 3): the STK1 token service, the bank
-//! back-end API with a replay-proof verifier, and web banking. Design
+//! The bank side of STK1: the token service the app pairs with and the
+//! back-end API web banking calls, with a replay-proof verifier. Design
 //! decisions are in `docs/server.md`.
 //!
 //! * [`keys`] — key files and profile in the data directory;
 //! * [`seal`] — AEAD sealing of secrets at rest;
 //! * [`store`] — the SQLite state and its single writer (group commit);
 //! * [`refusal`] — STK1 error bodies;
-//! * [`api`] — the `/v1` HTTP endpoints;
-//! * [`server`] — start-up of `serve`;
-//! * [`web`] — web banking (owner: bank-web).
+//! * [`api`] — the `/v1` HTTP endpoints.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod keys;
 pub mod refusal;
 pub mod seal;
-pub mod server;
 pub mod store;
-pub mod web;

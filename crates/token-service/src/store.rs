@@ -26,7 +26,7 @@ use std::sync::Arc;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use softtoken_core::encoding::encode;
 use softtoken_core::stk1::messages::{
-    ErrorCode, FinishRequest, FinishResponse, Purpose, TokenState,
+    ErrorCode, FinishRequest, FinishResponse, OtpText, Purpose, TokenState,
 };
 use softtoken_core::stk1::server::PendingSession;
 use softtoken_core::{Generator, Params, Policy, Secret, Serial, TokenRecord, Verdict};
@@ -154,14 +154,14 @@ pub enum Op {
         /// Serial as typed.
         serial: String,
         /// Code as typed.
-        otp: String,
+        otp: OtpText,
     },
     /// `bank/verify`.
     Verify {
         /// Customer.
         customer_id: String,
         /// Code as typed.
-        otp: String,
+        otp: OtpText,
         /// Purpose (audit log).
         purpose: Purpose,
     },
@@ -170,27 +170,27 @@ pub enum Op {
         /// Customer.
         customer_id: String,
         /// Old token's code.
-        old_otp: String,
+        old_otp: OtpText,
         /// New serial as typed.
         new_serial: String,
         /// New token's code.
-        new_otp: String,
+        new_otp: OtpText,
     },
     /// `bank/deactivate`.
     Deactivate {
         /// Customer.
         customer_id: String,
         /// Code.
-        otp: String,
+        otp: OtpText,
     },
     /// `admin/resync`.
     Resync {
         /// Serial as typed.
         serial: String,
         /// First code.
-        otp1: String,
+        otp1: OtpText,
         /// Next code.
-        otp2: String,
+        otp2: OtpText,
     },
     /// `admin/unlock`.
     Unlock {

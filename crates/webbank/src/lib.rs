@@ -1,9 +1,10 @@
-//! Web banking (server-rendered pages of the guide's procedures).
+//! # softtoken-webbank
 //!
-//! INTERFACE CONTRACT between the token service (main.rs, owner: bank-api)
-//! and web banking (this module, owner: bank-web). Web banking talks to the
-//! token service only through the STK1 back-end API over HTTP with the API
-//! key, exactly as a real bank's web banking would (server to server).
+//! The demo web banking: server-rendered pages of the customer guide's
+//! procedures. It talks to the token service only through the STK1
+//! back-end API over HTTP with the API key, exactly as a real bank's web
+//! banking would (server to server); it links none of the token service's
+//! code.
 //!
 //! Screens (one module each): [`login`] (login, login OTP, logout),
 //! [`start`] 利用開始, [`exchange`] 交換, [`stop`] 利用中止, [`account`]
@@ -11,6 +12,8 @@
 //! Shared: [`layout`], [`i18n`], [`csrf`], [`session`], [`context`],
 //! [`auth`], [`ratelimit`], [`pending`], [`store`], [`api`], [`clock`],
 //! [`demo`], [`forms`].
+
+#![forbid(unsafe_code)]
 
 use std::ops::Deref;
 use std::path::PathBuf;

@@ -303,11 +303,35 @@ CREATE INDEX IF NOT EXISTS events_by_customer ON events(contract_id, id);
 CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions(expires);
 ";
 
+/// Creates the SQLite file `path` with mode 0600 if absent and tightens an
+/// existing one and its `-wal`/`-shm` files to 0600. SQLite gives the WAL
+/// files the mode of the database file, so creating it first is enough for
+/// new files. Errors are ignored here: opening the database reports them.
+fn restrict_db_files(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path);
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.to_path_buf().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 impl Store {
     /// Opens (creating if absent) `web.sqlite` in `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         // Password hashes and sessions: owner-only, like the token database.
-        crate::store::restrict_db_files(&dir.join(FILE));
+        restrict_db_files(&dir.join(FILE));
         let conn = Connection::open(dir.join(FILE))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
