@@ -2,6 +2,11 @@
 //! SHA-1 compression floor, in the same run. Figures go to BENCHMARKS.md.
 //!
 //! Run: `cargo bench -p softtoken-core --bench otp`
+// Test and measurement code: a panic is the failure report (the workspace
+// denies unwrap/expect, Cargo.toml `[workspace.lints]`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// `criterion_group!` defines an undocumented public function.
+#![allow(missing_docs)]
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use softtoken_core::verifier::{Policy, TokenRecord};

@@ -1,6 +1,10 @@
 //! Runs the verifier's hot path N times (for instruction counts with
 //! `valgrind --tool=callgrind`; see BENCHMARKS.md).
 //! Modes: `verify` (default), `code`, `totp-rs` (the peer's `check`).
+// Test and measurement code: a panic is the failure report (the workspace
+// denies unwrap/expect, Cargo.toml `[workspace.lints]`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use softtoken_core::verifier::{Policy, TokenRecord};
 use softtoken_core::{Generator, Params, Secret};
 

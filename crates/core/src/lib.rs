@@ -63,6 +63,9 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// The workspace denies unwrap/expect (Cargo.toml `[workspace.lints]`);
+// unit tests may use them.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod encoding;
 mod keyed_mac;

@@ -16,6 +16,9 @@
 //! and hexadecimal questions of odd length (`oath` refuses them).
 //!
 //! The random seed is printed; set `OCRA_DIFF_SEED=<n>` to replay a run.
+// Test and measurement code: a panic is the failure report (the workspace
+// denies unwrap/expect, Cargo.toml `[workspace.lints]`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -4,6 +4,9 @@
 //! 64 bytes; PIN "1234" hashed with SHA-1 =
 //! 7110eda4d09e062aa5e4a390b0a572ac0d2c0220; timestamp T = 0x132d0b6
 //! (minutes since the epoch, March 2008).
+// Test and measurement code: a panic is the failure report (the workspace
+// denies unwrap/expect, Cargo.toml `[workspace.lints]`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use softtoken_core::ocra::{compute, OcraInput, Password, Question, Suite};
 

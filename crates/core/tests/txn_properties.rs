@@ -1,6 +1,9 @@
 //! Property tests of STK1-TXN: the boundaries of every value rule and of
 //! the lifetime, and tamper evidence (any change of any part of a
 //! transaction, or of any byte of a MAC, fails verification).
+// Test and measurement code: a panic is the failure report (the workspace
+// denies unwrap/expect, Cargo.toml `[workspace.lints]`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
 use softtoken_core::serial::Serial;
