@@ -7,6 +7,7 @@
 //! * [`server`] — the token service's side of a pairing;
 //! * [`link`] — the `softtoken://pair` link shown as a QR code.
 
+pub mod api_key;
 pub mod client;
 pub mod kdf;
 pub mod link;
