@@ -4,6 +4,11 @@
 //! the real keystore's put/get/delete.
 //!
 //! `cargo bench -p softtoken-store --features test-store --bench store`
+// Test and measurement code: a panic is the failure report (the workspace
+// denies unwrap/expect, Cargo.toml `[workspace.lints]`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// `criterion_group!` defines an undocumented public function.
+#![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use softtoken_core::{Params, Secret, Serial};

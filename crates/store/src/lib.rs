@@ -45,6 +45,9 @@
 //! The design, file format and recovery rules are in `docs/storage.md`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// The workspace denies unwrap/expect (Cargo.toml `[workspace.lints]`);
+// unit tests may use them.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod error;
 mod keystore;
