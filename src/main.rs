@@ -4,6 +4,7 @@
 // `unsafe` only in the iOS FFI module (`platform::ios_native`, which opts
 // out with `#[allow(unsafe_code)]` and a SAFETY note per block).
 #![deny(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod platform;
 
@@ -255,9 +256,7 @@ fn main() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use softtoken::services::clipboard::MemoryClipboard;
-    use softtoken::services::store::MemoryStore;
-    use softtoken::services::FixedClock;
+    use softtoken::services::testing::{FixedClock, MemoryClipboard, MemoryStore};
     use std::time::Duration;
 
     /// A link for the bank of the built-in directory (assets/banks.json).

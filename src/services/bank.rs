@@ -2,6 +2,7 @@
 use crate::services::directory::{BankEntry, PinnedKey};
 use softtoken_core::stk1::client::Paired;
 use softtoken_core::stk1::messages::{FinishRequest, FinishResponse, TokenState};
+use softtoken_core::stk1::ErrorCode;
 use softtoken_core::Serial;
 use std::future::Future;
 use std::pin::Pin;
@@ -19,10 +20,10 @@ pub enum ClientError {
     #[error("network: {0}")]
     Network(String),
     /// The server answered with an STK1 error code.
-    #[error("server refused: {code}")]
+    #[error("server refused: {}", code.as_str())]
     Refused {
-        /// STK1 error code (e.g. `session_expired`).
-        code: String,
+        /// STK1 error code (e.g. [`ErrorCode::SessionExpired`]).
+        code: ErrorCode,
     },
     /// `server_confirm` did not verify: not the pinned bank.
     #[error("server could not prove it is the bank")]

@@ -1,5 +1,4 @@
 //! Copying a code to the system clipboard.
-use std::sync::{Arc, Mutex};
 
 /// Puts text on the clipboard. Contract: the text is never logged.
 pub trait Clipboard: Send + Sync {
@@ -28,21 +27,5 @@ impl Clipboard for WebviewClipboard {
         );
         let _ = dioxus::document::eval(&js);
         true
-    }
-}
-
-/// Remembers what was copied (tests).
-#[derive(Debug, Clone, Default)]
-pub struct MemoryClipboard(pub Arc<Mutex<Vec<String>>>);
-
-impl Clipboard for MemoryClipboard {
-    fn copy(&self, text: &str) -> bool {
-        match self.0.lock() {
-            Ok(mut v) => {
-                v.push(text.to_owned());
-                true
-            }
-            Err(_) => false,
-        }
     }
 }

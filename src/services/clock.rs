@@ -1,7 +1,5 @@
-//! Clocks: the system clock (with an offset for the simulator) and a fixed,
-//! settable clock for tests.
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+//! Clocks: the system clock (with an offset for the simulator); a fixed,
+//! settable clock for tests is in [`crate::services::testing`].
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Source of the current time in milliseconds since the Unix epoch.
@@ -42,36 +40,27 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that shows a set time until it is set again (tests).
-#[derive(Debug, Clone, Default)]
-pub struct FixedClock(Arc<AtomicU64>);
-
-impl FixedClock {
-    /// A clock standing at `unix` seconds.
-    pub fn at(unix: u64) -> Self {
-        FixedClock(Arc::new(AtomicU64::new(unix * 1000)))
-    }
-
-    /// Moves the clock to `unix` seconds (clones share the time).
-    pub fn set(&self, unix: u64) {
-        self.0.store(unix * 1000, Ordering::SeqCst);
-    }
-
-    /// Moves the clock to `millis` milliseconds.
-    pub fn set_millis(&self, millis: u64) {
-        self.0.store(millis, Ordering::SeqCst);
-    }
-}
-
-impl Clock for FixedClock {
-    fn now_millis(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
 /// Milliseconds to wait from `now_millis` until the next whole second.
 pub fn millis_to_next_second(now_millis: u64) -> u64 {
     1000 - now_millis % 1000
+}
+
+/// Allowed difference between the device's and the bank's clock before
+/// the app warns, in seconds (half a step).
+pub const CLOCK_LIMIT_SECS: u64 = 15;
+
+/// Clock difference device − bank in seconds, if the bank told its time
+/// and the difference exceeds `limit` seconds.
+pub fn clock_difference(device_now: u64, server_time: Option<u64>, limit: u64) -> Option<i64> {
+    let server = server_time?;
+    let diff = device_now as i64 - server as i64;
+    (diff.unsigned_abs() > limit).then_some(diff)
+}
+
+/// Device − bank difference from a stored `server - device` offset, if it
+/// exceeds [`CLOCK_LIMIT_SECS`].
+pub fn offset_warning(server_minus_device: i64) -> Option<i64> {
+    (server_minus_device.unsigned_abs() > CLOCK_LIMIT_SECS).then_some(-server_minus_device)
 }
 
 #[cfg(test)]
@@ -86,12 +75,14 @@ mod tests {
     }
 
     #[test]
-    fn fixed_clock_clones_share_time() {
-        let c = FixedClock::at(10);
-        let d = c.clone();
-        d.set(20);
-        assert_eq!(c.now_unix(), 20);
-        assert_eq!(millis_to_next_second(20_250), 750);
-        assert_eq!(millis_to_next_second(20_000), 1000);
+    fn differences_beyond_the_limit_warn() {
+        assert_eq!(
+            clock_difference(1_000, Some(960), CLOCK_LIMIT_SECS),
+            Some(40)
+        );
+        assert_eq!(clock_difference(1_000, Some(985), CLOCK_LIMIT_SECS), None);
+        assert_eq!(clock_difference(1_000, None, CLOCK_LIMIT_SECS), None);
+        assert_eq!(offset_warning(20), Some(-20));
+        assert_eq!(offset_warning(-15), None);
     }
 }

@@ -43,9 +43,7 @@ pub fn map_error(e: client::ClientError) -> ClientError {
         client::ClientError::Network { .. } | client::ClientError::InvalidUrl(_) => {
             ClientError::Network(e.to_string())
         }
-        client::ClientError::Refused { code, .. } => ClientError::Refused {
-            code: code.as_str().to_owned(),
-        },
+        client::ClientError::Refused { code, .. } => ClientError::Refused { code },
         client::ClientError::Protocol(Stk1Error::ConfirmFailed)
         | client::ClientError::Protocol(Stk1Error::NonContributory) => ClientError::NotTheBank,
         other => ClientError::Protocol(other.to_string()),

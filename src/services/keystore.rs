@@ -7,25 +7,27 @@ use softtoken_store as store;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-/// Maps the store crate's errors to the app's categories (texts kept:
-/// they carry no secret by the store's contract).
+/// Maps the store crate's errors to the app's, keeping their kinds and
+/// typed fields (serials, paths, the platform's words); never a secret, by
+/// the store's contract.
 pub fn map_error(e: store::StoreError) -> StoreError {
-    use store::ErrorKind as K;
-    match e.kind() {
-        K::KeystoreUnavailable | K::KeystoreLocked | K::KeystoreFailure | K::SecretUnreadable => {
-            StoreError::Keystore(e.to_string())
-        }
-        K::SecretMissing => StoreError::SecretMissing {
-            serial: e.to_string(),
+    let kind = e.kind();
+    match e {
+        store::StoreError::KeystoreUnavailable { detail }
+        | store::StoreError::KeystoreLocked { detail }
+        | store::StoreError::KeystoreFailure { detail } => StoreError::Keystore { kind, detail },
+        store::StoreError::SecretMissing { serial } => StoreError::SecretMissing { serial },
+        store::StoreError::SecretUnreadable { serial } => StoreError::SecretUnreadable { serial },
+        store::StoreError::MetadataCorrupt { path, reason } => StoreError::Corrupted {
+            path: path.display().to_string(),
+            reason,
         },
-        K::MetadataCorrupt => StoreError::Corrupted {
-            kept: e.to_string(),
+        store::StoreError::MetadataTooNew { .. } => StoreError::NewerVersion,
+        store::StoreError::UnknownToken { serial } => StoreError::NotFound { serial },
+        other => StoreError::Other {
+            kind,
+            detail: other.to_string(),
         },
-        K::MetadataTooNew => StoreError::NewerVersion,
-        K::UnknownToken => StoreError::NotFound {
-            serial: e.to_string(),
-        },
-        _ => StoreError::Io(e.to_string()),
     }
 }
 
@@ -191,5 +193,68 @@ impl TokenStore for ProfileStore {
                 None => Ok(()),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::ErrorKind;
+
+    fn serial() -> Serial {
+        Serial::parse_strict("K7M3Q9XZ2PD0").unwrap()
+    }
+
+    #[test]
+    fn keystore_missing_secret_message_is_not_doubled() {
+        let e = map_error(store::StoreError::SecretMissing { serial: serial() });
+        assert_eq!(e, StoreError::SecretMissing { serial: serial() });
+        let text = e.to_string();
+        assert_eq!(text, "secret of K7M3Q9XZ2PD0 missing from keystore");
+        assert_eq!(text.matches("K7M3Q9XZ2PD0").count(), 1, "{text}");
+        assert!(!text.contains("The key of token"), "{text}");
+    }
+
+    #[test]
+    fn store_errors_keep_their_kind_and_fields() {
+        let locked = map_error(store::StoreError::KeystoreLocked {
+            detail: "prompt dismissed".into(),
+        });
+        assert_eq!(
+            locked,
+            StoreError::Keystore {
+                kind: ErrorKind::KeystoreLocked,
+                detail: "prompt dismissed".into(),
+            }
+        );
+        assert_eq!(locked.kind(), ErrorKind::KeystoreLocked);
+        let corrupt = map_error(store::StoreError::MetadataCorrupt {
+            path: PathBuf::from("/p/tokens.json"),
+            reason: "expected value".into(),
+        });
+        assert_eq!(
+            corrupt,
+            StoreError::Corrupted {
+                path: "/p/tokens.json".into(),
+                reason: "expected value".into(),
+            }
+        );
+        assert_eq!(
+            map_error(store::StoreError::UnknownToken { serial: serial() }),
+            StoreError::NotFound { serial: serial() }
+        );
+        assert_eq!(
+            map_error(store::StoreError::SecretUnreadable { serial: serial() }).kind(),
+            ErrorKind::SecretUnreadable
+        );
+        let newer = map_error(store::StoreError::MetadataTooNew {
+            path: PathBuf::from("/p/tokens.json"),
+            found: 9,
+            supported: 1,
+        });
+        assert_eq!(newer, StoreError::NewerVersion);
+        let other = map_error(store::StoreError::AlreadyExists { serial: serial() });
+        assert_eq!(other.kind(), ErrorKind::AlreadyExists);
+        assert!(matches!(other, StoreError::Other { .. }));
     }
 }

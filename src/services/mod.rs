@@ -2,22 +2,27 @@
 //!
 //! Every screen gets its collaborators from the Dioxus context, never from
 //! globals, so component tests can inject a fixed clock, an in-memory store
-//! and a scripted bank.
+//! and a scripted bank (`testing`, only in test builds). The modules are
+//! UI-free: the screens (`crate::ui`) call them and render their results.
 pub mod bank;
 pub mod clipboard;
 pub mod clock;
 pub mod directory;
 pub mod http;
 pub mod keystore;
+pub mod pairing;
 pub mod recovery;
 pub mod store;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use bank::{BankClient, BankStatus, ClientError};
 pub use clipboard::Clipboard;
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use clock::{Clock, SystemClock};
 pub use directory::{BankDirectory, BankEntry, DirectoryError, PinnedKey};
+pub use pairing::{Paired, PairingError};
 pub use recovery::{recover_pending, Recovery};
-pub use store::{PendingAdd, StoreError, TokenMeta, TokenStore};
+pub use store::{ErrorKind, PendingAdd, StoreError, TokenMeta, TokenStore};
 
 use std::sync::Arc;
 

@@ -19,6 +19,7 @@ use crate::services::bank::ClientError;
 use crate::services::store::{blocking, PendingAdd, StoreError};
 use crate::services::Services;
 use softtoken_core::stk1::messages::TokenState;
+use softtoken_core::stk1::ErrorCode;
 use softtoken_core::Serial;
 
 /// What a recovery pass did about one pending token. Carries no secret.
@@ -75,7 +76,7 @@ impl Recovery {
 /// `true` when a refusal of `finish` is the bank's final word on that
 /// session; `rate_limited` only asks to come back later.
 fn definitive(e: &ClientError) -> bool {
-    matches!(e, ClientError::Refused { code } if code != "rate_limited")
+    matches!(e, ClientError::Refused { code } if *code != ErrorCode::RateLimited)
 }
 
 /// Decides one pending token. See the module contract.

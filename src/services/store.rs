@@ -2,10 +2,11 @@
 //! secret in the platform keystore, added in two phases.
 use softtoken_core::stk1::messages::FinishRequest;
 use softtoken_core::{Secret, Serial};
-use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use thiserror::Error;
+
+pub use softtoken_store::ErrorKind;
 
 /// What the app keeps about a token besides its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,18 +47,28 @@ impl fmt::Debug for PendingAdd {
     }
 }
 
-/// Why the store failed. Texts carry no secret.
+/// Why the store failed, with the store's typed fields kept (screens decide
+/// by variant or [`StoreError::kind`], never by text). Texts carry no secret.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The platform keystore refused or is unavailable.
-    #[error("keystore: {0}")]
-    Keystore(String),
-    /// The metadata file is damaged; it was kept aside, nothing was deleted.
-    #[error("token list damaged (kept at {kept})")]
+    /// The platform keystore is unavailable, locked or reported an error.
+    #[error("keystore {}: {detail}", kind.as_str())]
+    Keystore {
+        /// [`ErrorKind::KeystoreUnavailable`], [`ErrorKind::KeystoreLocked`]
+        /// or [`ErrorKind::KeystoreFailure`].
+        kind: ErrorKind,
+        /// The platform's own words (no secret).
+        detail: String,
+    },
+    /// The metadata file is damaged; it was left in place, nothing was
+    /// deleted.
+    #[error("token list {path} damaged: {reason}")]
     Corrupted {
-        /// Where the damaged file was kept.
-        kept: String,
+        /// The damaged file.
+        path: String,
+        /// What is wrong with it (no secret: the file never holds one).
+        reason: String,
     },
     /// The metadata file was written by a newer app version.
     #[error("token list written by a newer app version")]
@@ -66,17 +77,57 @@ pub enum StoreError {
     #[error("secret of {serial} missing from keystore")]
     SecretMissing {
         /// Serial concerned.
-        serial: String,
+        serial: Serial,
+    },
+    /// The keystore holds something for the token that is not its secret.
+    #[error("secret of {serial} in the keystore is unreadable")]
+    SecretUnreadable {
+        /// Serial concerned.
+        serial: Serial,
     },
     /// The serial is not in the store.
     #[error("no token {serial}")]
     NotFound {
         /// Serial concerned.
-        serial: String,
+        serial: Serial,
     },
-    /// Any other I/O failure.
+    /// Another error of the token store (a file of the profile, a token
+    /// in the wrong phase, …), with its kind.
+    #[error("storage {}: {detail}", kind.as_str())]
+    Other {
+        /// The store's kind of error.
+        kind: ErrorKind,
+        /// The store's text (no secret).
+        detail: String,
+    },
+    /// A failure of the app around the store (a store task that failed,
+    /// a stored secret that keys no generator).
     #[error("storage: {0}")]
     Io(String),
+}
+
+impl StoreError {
+    /// The stable kind of this error, in the token store's terms.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            StoreError::Keystore { kind, .. } => *kind,
+            StoreError::Corrupted { .. } => ErrorKind::MetadataCorrupt,
+            StoreError::NewerVersion => ErrorKind::MetadataTooNew,
+            StoreError::SecretMissing { .. } => ErrorKind::SecretMissing,
+            StoreError::SecretUnreadable { .. } => ErrorKind::SecretUnreadable,
+            StoreError::NotFound { .. } => ErrorKind::UnknownToken,
+            StoreError::Other { kind, .. } => *kind,
+            StoreError::Io(_) => ErrorKind::Io,
+        }
+    }
+
+    /// A locked keystore (the person can unlock it and reload).
+    pub fn keystore_locked(detail: impl Into<String>) -> StoreError {
+        StoreError::Keystore {
+            kind: ErrorKind::KeystoreLocked,
+            detail: detail.into(),
+        }
+    }
 }
 
 /// The token store. Contract: a failure at any step leaves neither
@@ -130,178 +181,5 @@ where
             .await
             .map_err(|e| StoreError::Io(format!("store task failed: {e}")))?,
         Err(_) => f(&*store),
-    }
-}
-
-/// In-memory store for tests, with failure injection.
-#[derive(Default)]
-pub struct MemoryStore {
-    committed: Mutex<Vec<TokenMeta>>,
-    pending: Mutex<Vec<PendingAdd>>,
-    secrets: Mutex<BTreeMap<String, Vec<u8>>>,
-    /// When set, every call fails with this error.
-    pub fail_with: Mutex<Option<StoreError>>,
-}
-
-impl MemoryStore {
-    /// A store holding `tokens` with their secrets.
-    pub fn with_tokens(tokens: Vec<(TokenMeta, Secret)>) -> MemoryStore {
-        let s = MemoryStore::default();
-        for (m, sec) in tokens {
-            s.secrets
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(m.serial.as_str().to_owned(), sec.expose().to_vec());
-            s.committed
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(m);
-        }
-        s
-    }
-
-    /// Pending (begun, not committed) serials.
-    pub fn pending(&self) -> Vec<String> {
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(|p| p.meta.serial.as_str().to_owned())
-            .collect()
-    }
-
-    /// Number of secrets held.
-    pub fn secret_count(&self) -> usize {
-        self.secrets.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
-
-    fn check(&self) -> Result<(), StoreError> {
-        match &*self.fail_with.lock().unwrap_or_else(|p| p.into_inner()) {
-            Some(e) => Err(e.clone()),
-            None => Ok(()),
-        }
-    }
-}
-
-impl TokenStore for MemoryStore {
-    fn list(&self) -> Result<Vec<TokenMeta>, StoreError> {
-        self.check()?;
-        Ok(self
-            .committed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone())
-    }
-
-    fn secret(&self, serial: &Serial) -> Result<Secret, StoreError> {
-        self.check()?;
-        self.secrets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(serial.as_str())
-            .map(|b| Secret::from_slice(b))
-            .ok_or_else(|| StoreError::SecretMissing {
-                serial: serial.as_str().to_owned(),
-            })
-    }
-
-    fn begin_add(
-        &self,
-        meta: &TokenMeta,
-        secret: &Secret,
-        finish: Option<&FinishRequest>,
-    ) -> Result<(), StoreError> {
-        self.check()?;
-        self.secrets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(meta.serial.as_str().to_owned(), secret.expose().to_vec());
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        pending.retain(|p| p.meta.serial != meta.serial);
-        pending.push(PendingAdd {
-            meta: meta.clone(),
-            finish: finish.cloned(),
-        });
-        Ok(())
-    }
-
-    fn commit_add(&self, serial: &Serial) -> Result<(), StoreError> {
-        self.check()?;
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        let pos = pending
-            .iter()
-            .position(|p| &p.meta.serial == serial)
-            .ok_or_else(|| StoreError::NotFound {
-                serial: serial.as_str().to_owned(),
-            })?;
-        let p = pending.remove(pos);
-        self.committed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(p.meta);
-        Ok(())
-    }
-
-    fn abort_add(&self, serial: &Serial) -> Result<(), StoreError> {
-        self.check()?;
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|p| &p.meta.serial != serial);
-        self.secrets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(serial.as_str());
-        Ok(())
-    }
-
-    fn pending_adds(&self) -> Result<Vec<PendingAdd>, StoreError> {
-        self.check()?;
-        Ok(self
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone())
-    }
-
-    fn remove(&self, serial: &Serial) -> Result<(), StoreError> {
-        self.check()?;
-        let mut c = self.committed.lock().unwrap_or_else(|p| p.into_inner());
-        let before = c.len();
-        c.retain(|m| &m.serial != serial);
-        if c.len() == before {
-            return Err(StoreError::NotFound {
-                serial: serial.as_str().to_owned(),
-            });
-        }
-        self.secrets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(serial.as_str());
-        Ok(())
-    }
-
-    fn record_pairing(
-        &self,
-        serial: &Serial,
-        bind_by: u64,
-        clock_offset: Option<i64>,
-        _measured_at: u64,
-    ) -> Result<(), StoreError> {
-        self.check()?;
-        for m in self
-            .committed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter_mut()
-        {
-            if &m.serial == serial {
-                m.bind_by = Some(bind_by);
-                if clock_offset.is_some() {
-                    m.clock_offset = clock_offset;
-                }
-            }
-        }
-        Ok(())
     }
 }

@@ -1,7 +1,8 @@
 //! The bank's view of a token, fetched from the status endpoint and
 //! refreshed every 30 s while the token still waits for registration.
+use crate::services::clock::{offset_warning, CLOCK_LIMIT_SECS};
 use crate::services::{BankStatus, ClientError, Services, TokenMeta};
-use crate::ui::app::{use_app, use_services};
+use crate::ui::state::{use_services, use_ticker};
 use dioxus::prelude::*;
 use softtoken_core::stk1::messages::TokenState;
 use std::time::Duration;
@@ -56,17 +57,17 @@ async fn fetch(services: &Services, meta: &TokenMeta) -> (StatusView, Option<i64
 /// Polls the token service for `meta`'s state: every [`POLL_SECS`] while
 /// `issued` or unreachable, no more once final (`active`, `revoked`,
 /// `expired`). Every answer with a bank time re-measures the clock
-/// difference; a jump of the device clock ([`AppCtx::clock_jumps`], e.g.
-/// the person set the time) starts a new check at once.
+/// difference; a jump of the device clock ([`Ticker::jumps`], e.g. the
+/// person set the time) starts a new check at once.
 ///
-/// [`AppCtx::clock_jumps`]: crate::ui::AppCtx::clock_jumps
+/// [`Ticker::jumps`]: crate::ui::state::Ticker::jumps
 pub fn use_bank_status(meta: Option<TokenMeta>) -> BankCheck {
     let services = use_services();
-    let ctx = use_app();
+    let ticker = use_ticker();
     let mut view = use_signal(|| StatusView::Checking);
     let mut measured = use_signal(|| None::<i64>);
     let _poller = use_resource(move || {
-        let _ = (ctx.clock_jumps)();
+        let _ = ticker.jumps();
         let services = services.clone();
         let meta = meta.clone();
         async move {
@@ -97,21 +98,4 @@ pub fn use_bank_status(meta: Option<TokenMeta>) -> BankCheck {
         view,
         device_minus_bank: measured,
     }
-}
-
-/// Clock difference device − bank in seconds, if the bank told its time
-/// and the difference exceeds `limit` seconds.
-pub fn clock_difference(device_now: u64, server_time: Option<u64>, limit: u64) -> Option<i64> {
-    let server = server_time?;
-    let diff = device_now as i64 - server as i64;
-    (diff.unsigned_abs() > limit).then_some(diff)
-}
-
-/// Allowed clock difference before the app warns (half a step).
-pub const CLOCK_LIMIT_SECS: u64 = 15;
-
-/// Device − bank difference from a stored `server - device` offset, if it
-/// exceeds [`CLOCK_LIMIT_SECS`].
-pub fn offset_warning(server_minus_device: i64) -> Option<i64> {
-    (server_minus_device.unsigned_abs() > CLOCK_LIMIT_SECS).then_some(-server_minus_device)
 }

@@ -3,69 +3,61 @@
 use crate::i18n::{date, Msg};
 use crate::services::store::blocking;
 use crate::services::StoreError;
-use crate::ui::app::{use_app, use_services, use_tokens, Route};
 use crate::ui::bank_status::use_bank_status;
 use crate::ui::problem::StoreProblem;
-use crate::ui::widgets::StateLine;
+use crate::ui::state::{use_language, use_navigation, use_services, use_token_list, Route};
+use crate::ui::widgets::{Button, StateLine};
 use dioxus::prelude::*;
 use softtoken_core::Serial;
 
 /// Details of `serial`, with a confirmed "remove".
 #[component]
 pub fn DetailsScreen(serial: Serial) -> Element {
-    let ctx = use_app();
+    let lang = use_language();
+    let nav = use_navigation();
     let services = use_services();
-    let tokens = use_tokens();
-    let meta = match tokens.read().as_ref() {
-        Some(Ok(list)) => list.iter().find(|m| m.serial == serial).cloned(),
-        _ => None,
-    };
+    let tokens = use_token_list();
+    let meta = tokens.find(&serial);
     let status = use_bank_status(meta.clone());
     let mut confirming = use_signal(|| false);
     let mut failure = use_signal(|| None::<StoreError>);
     let mut removing = use_signal(|| false);
-    let mut route = ctx.route;
-    let mut rev = ctx.tokens_rev;
     let Some(meta) = meta else {
         return rsx! {
-            StoreProblem {
-                error: StoreError::NotFound { serial: serial.as_str().to_owned() },
-            }
+            StoreProblem { error: StoreError::NotFound { serial } }
         };
     };
     if let Some(e) = failure() {
         return rsx! { StoreProblem { error: e } };
     }
-    let lang = (ctx.lang)();
     let back_serial = serial.clone();
     let remove_serial = serial.clone();
     rsx! {
         section { class: "details",
-            button {
-                class: "link back",
+            Button {
+                msg: Msg::Back,
                 id: "back",
-                aria_label: "{ctx.t(Msg::Back)}",
-                onclick: move |_| route.set(Route::Token(back_serial.clone())),
-                "‹ {ctx.t(Msg::Back)}"
+                class: "link back",
+                back: true,
+                onclick: move |_| nav.go(Route::Token(back_serial.clone())),
             }
-            h2 { "{ctx.t(Msg::Details)}" }
+            h2 { "{lang.t(Msg::Details)}" }
             dl {
-                dt { "{ctx.t(Msg::Bank)}" }
+                dt { "{lang.t(Msg::Bank)}" }
                 dd { id: "detail-bank", "{meta.bank_name}" }
-                dt { "{ctx.t(Msg::Serial)}" }
+                dt { "{lang.t(Msg::Serial)}" }
                 dd { id: "detail-serial", class: "serial", "{serial.formatted()}" }
-                dt { "{ctx.t(Msg::PairedOn)}" }
-                dd { id: "detail-paired", "{date(lang, meta.paired_at)}" }
-                dt { "{ctx.t(Msg::State)}" }
+                dt { "{lang.t(Msg::PairedOn)}" }
+                dd { id: "detail-paired", "{date(lang.get(), meta.paired_at)}" }
+                dt { "{lang.t(Msg::State)}" }
                 dd { StateLine { view: (status.view)() } }
             }
-            p { class: "warning", id: "remove-warning", "{ctx.t(Msg::RemoveWarning)}" }
-            button {
-                class: "danger",
+            p { class: "warning", id: "remove-warning", "{lang.t(Msg::RemoveWarning)}" }
+            Button {
+                msg: Msg::Remove,
                 id: "remove",
-                aria_label: "{ctx.t(Msg::Remove)}",
+                class: "danger",
                 onclick: move |_| confirming.set(true),
-                "{ctx.t(Msg::Remove)}"
             }
             if confirming() {
                 div {
@@ -74,19 +66,20 @@ pub fn DetailsScreen(serial: Serial) -> Element {
                     role: "alertdialog",
                     aria_modal: "true",
                     aria_labelledby: "remove-dialog-text",
-                    p { id: "remove-dialog-text", "{ctx.t(Msg::RemoveWarning)}" }
+                    p { id: "remove-dialog-text", "{lang.t(Msg::RemoveWarning)}" }
                     div { class: "row",
-                        button {
-                            class: "secondary",
+                        Button {
+                            msg: Msg::Cancel,
                             id: "remove-cancel",
-                            aria_label: "{ctx.t(Msg::Cancel)}",
+                            class: "secondary",
                             onclick: move |_| confirming.set(false),
-                            "{ctx.t(Msg::Cancel)}"
                         }
-                        button {
-                            class: "danger",
+                        Button {
+                            // While removing, the text (and so the name)
+                            // says so.
+                            msg: if removing() { Msg::Loading } else { Msg::RemoveConfirm },
                             id: "remove-confirm",
-                            aria_label: "{ctx.t(Msg::RemoveConfirm)}",
+                            class: "danger",
                             disabled: removing(),
                             onclick: move |_| {
                                 if *removing.peek() {
@@ -101,14 +94,13 @@ pub fn DetailsScreen(serial: Serial) -> Element {
                                     match result {
                                         Ok(()) => {
                                             confirming.set(false);
-                                            route.set(Route::List);
-                                            rev += 1;
+                                            nav.go(Route::List);
+                                            tokens.reload();
                                         }
                                         Err(e) => failure.set(Some(e)),
                                     }
                                 });
                             },
-                            if removing() { "{ctx.t(Msg::Loading)}" } else { "{ctx.t(Msg::RemoveConfirm)}" }
                         }
                     }
                 }

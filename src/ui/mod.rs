@@ -1,11 +1,22 @@
-//! The screens of the app and the root component that routes between them.
+//! The screens of the app, the state they share and the root component
+//! that routes between them.
+//!
+//! * [`state`]: one context per concern (services, navigation, ticker,
+//!   token list, language) with its `use_*` hook;
+//! * [`app`]: the root, which provides them;
+//! * one module per screen ([`token`], [`tokens`], [`details`], [`pair`],
+//!   [`problem`]) and the recovery [`notices`];
+//! * [`widgets`]: building blocks shared by the screens.
 pub mod app;
 pub mod bank_status;
 pub mod details;
+pub mod notices;
 pub mod pair;
 pub mod problem;
+pub mod state;
 pub mod token;
 pub mod tokens;
 pub mod widgets;
 
-pub use app::{App, AppCtx, Route, StartOptions};
+pub use app::{App, StartOptions};
+pub use state::Route;

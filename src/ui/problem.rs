@@ -2,13 +2,16 @@
 //! nothing was deleted, and a way to try again.
 use crate::i18n::Msg;
 use crate::services::StoreError;
-use crate::ui::app::use_app;
+use crate::ui::state::{use_language, use_token_list};
+use crate::ui::widgets::Button;
 use dioxus::prelude::*;
 
 /// The customer's words for a store error.
 pub fn store_problem_msg(e: &StoreError) -> Msg {
     match e {
-        StoreError::Keystore(_) => Msg::StoreProblemKeystore,
+        StoreError::Keystore { .. } | StoreError::SecretUnreadable { .. } => {
+            Msg::StoreProblemKeystore
+        }
         StoreError::Corrupted { .. } => Msg::StoreProblemCorrupted,
         StoreError::NewerVersion => Msg::StoreProblemNewer,
         StoreError::SecretMissing { .. } | StoreError::NotFound { .. } => Msg::StoreProblemMissing,
@@ -19,20 +22,19 @@ pub fn store_problem_msg(e: &StoreError) -> Msg {
 /// Explains `error`; deletes nothing. "Reload" re-reads the store.
 #[component]
 pub fn StoreProblem(error: StoreError) -> Element {
-    let ctx = use_app();
-    let mut rev = ctx.tokens_rev;
+    let lang = use_language();
+    let tokens = use_token_list();
     rsx! {
         section { class: "problem", role: "alert", id: "store-problem",
-            h2 { "{ctx.t(Msg::StoreProblemTitle)}" }
-            p { "{ctx.t(store_problem_msg(&error))}" }
-            p { "{ctx.t(Msg::StoreProblemNothingDeleted)}" }
+            h2 { "{lang.t(Msg::StoreProblemTitle)}" }
+            p { "{lang.t(store_problem_msg(&error))}" }
+            p { "{lang.t(Msg::StoreProblemNothingDeleted)}" }
             p { class: "detail", "{error}" }
-            button {
-                class: "primary",
+            Button {
+                msg: Msg::Retry,
                 id: "retry",
-                aria_label: "{ctx.t(Msg::Retry)}",
-                onclick: move |_| rev += 1,
-                "{ctx.t(Msg::Retry)}"
+                class: "primary",
+                onclick: move |_| tokens.reload(),
             }
         }
     }

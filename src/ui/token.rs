@@ -3,10 +3,12 @@
 use crate::i18n::Msg;
 use crate::services::store::blocking;
 use crate::services::{StoreError, TokenMeta};
-use crate::ui::app::{use_app, use_services, use_tokens, Route};
 use crate::ui::bank_status::use_bank_status;
 use crate::ui::problem::StoreProblem;
-use crate::ui::widgets::{ClockWarning, CodeDisplay, Countdown, StateLine};
+use crate::ui::state::{
+    use_language, use_navigation, use_services, use_ticker, use_token_list, Route,
+};
+use crate::ui::widgets::{Button, ClockWarning, CodeDisplay, Countdown, StateLine};
 use dioxus::prelude::*;
 use softtoken_core::{Generator, Serial};
 
@@ -14,14 +16,13 @@ use softtoken_core::{Generator, Serial};
 /// with the countdown derived from the app clock on every tick.
 #[component]
 pub fn LiveCode(gen: ReadSignal<Generator>) -> Element {
-    let ctx = use_app();
+    let ticker = use_ticker();
     let params = *gen.peek().params();
-    let now = ctx.now;
     // `step_at`/`seconds_left` only fail for an invalid period, which
     // `Generator::new` already refused.
-    let step = use_memo(move || params.step_at(now()).unwrap_or(0));
+    let step = use_memo(move || params.step_at(ticker.now()).unwrap_or(0));
     let code = use_memo(move || gen.read().at_step(step()));
-    let left = params.seconds_left(now()).unwrap_or(0);
+    let left = params.seconds_left(ticker.now()).unwrap_or(0);
     let c = code.read();
     rsx! {
         div { class: "live-code",
@@ -38,21 +39,16 @@ pub fn LiveCode(gen: ReadSignal<Generator>) -> Element {
 /// The token screen for `serial`.
 #[component]
 pub fn TokenScreen(serial: Serial) -> Element {
-    let ctx = use_app();
+    let lang = use_language();
+    let nav = use_navigation();
     let services = use_services();
-    let tokens = use_tokens();
-    let meta: Option<TokenMeta> = match tokens.read().as_ref() {
-        Some(Ok(list)) => list.iter().find(|m| m.serial == serial).cloned(),
-        _ => None,
-    };
+    let tokens = use_token_list();
+    let meta: Option<TokenMeta> = tokens.find(&serial);
     // Read with the list at start (single token), else once per screen,
     // off the UI thread.
     let pre: Option<Generator> = use_hook({
         let serial = serial.clone();
-        move || match &*ctx.first_token.peek() {
-            Some((s, g)) if *s == serial => Some(g.clone()),
-            _ => None,
-        }
+        move || tokens.first_generator(&serial)
     });
     let gen = use_resource({
         let serial = serial.clone();
@@ -60,7 +56,7 @@ pub fn TokenScreen(serial: Serial) -> Element {
         let pre = pre.clone();
         move || {
             // Read again after "Reload" on the problem screen.
-            let _ = (ctx.tokens_rev)();
+            let _ = tokens.revision();
             let serial = serial.clone();
             let store = store.clone();
             let pre = pre.clone();
@@ -75,12 +71,9 @@ pub fn TokenScreen(serial: Serial) -> Element {
         }
     });
     let status = use_bank_status(meta.clone());
-    let mut route = ctx.route;
     let Some(meta) = meta else {
         return rsx! {
-            StoreProblem {
-                error: StoreError::NotFound { serial: serial.as_str().to_owned() },
-            }
+            StoreProblem { error: StoreError::NotFound { serial } }
         };
     };
     let gen = match gen.read().as_ref() {
@@ -92,38 +85,38 @@ pub fn TokenScreen(serial: Serial) -> Element {
     // measured at pairing. Not a function of the ticking clock, so this
     // screen does not re-render every second.
     let diff = status.clock_warning(meta.clock_offset);
-    let several = matches!(tokens.read().as_ref(), Some(Ok(l)) if l.len() > 1);
+    let several = tokens.count() > 1;
     let details_serial = serial.clone();
     rsx! {
         section { class: "token", aria_labelledby: "bank-name",
             if several {
-                button {
+                Button {
+                    msg: Msg::Back,
+                    id: "token-back",
                     class: "link back",
-                    aria_label: "{ctx.t(Msg::Back)}",
-                    onclick: move |_| route.set(Route::List),
-                    "‹ {ctx.t(Msg::Back)}"
+                    back: true,
+                    onclick: move |_| nav.go(Route::List),
                 }
             }
             h2 { class: "bank", id: "bank-name", "{meta.bank_name}" }
             p { class: "serial-row",
-                span { class: "label", "{ctx.t(Msg::Serial)}" }
+                span { class: "label", "{lang.t(Msg::Serial)}" }
                 " "
                 span { class: "serial", id: "serial", "{serial.formatted()}" }
             }
-            p { class: "label", "{ctx.t(Msg::Otp)}" }
+            p { class: "label", "{lang.t(Msg::Otp)}" }
             if let Some(gen) = gen {
                 LiveCode { gen }
             } else {
-                p { class: "code loading", role: "status", "{ctx.t(Msg::Loading)}" }
+                p { class: "code loading", role: "status", "{lang.t(Msg::Loading)}" }
             }
             StateLine { view: (status.view)() }
             if let Some(d) = diff { ClockWarning { diff: d } }
-            button {
-                class: "secondary",
+            Button {
+                msg: Msg::Details,
                 id: "details",
-                aria_label: "{ctx.t(Msg::Details)}",
-                onclick: move |_| route.set(Route::Details(details_serial.clone())),
-                "{ctx.t(Msg::Details)}"
+                class: "secondary",
+                onclick: move |_| nav.go(Route::Details(details_serial.clone())),
             }
         }
     }

@@ -1,6 +1,6 @@
 //! The one-time password in large type; a click copies it.
 use crate::i18n::Msg;
-use crate::ui::app::{use_app, use_services};
+use crate::ui::state::{use_language, use_services};
 use dioxus::prelude::*;
 
 /// `"123456"` → `"1 2 3 4 5 6"`, so screen readers read digit by digit.
@@ -19,13 +19,13 @@ pub fn digits_label(code: &str) -> String {
 /// announces it. `step` resets the "copied" note when the code changes.
 #[component]
 pub fn CodeDisplay(plain: String, grouped: String, step: u64) -> Element {
-    let ctx = use_app();
+    let lang = use_language();
     let services = use_services();
     let mut copied = use_signal(|| None::<(u64, bool)>);
     let label = digits_label(&plain);
     let note = match copied() {
-        Some((s, true)) if s == step => Some(ctx.t(Msg::Copied)),
-        Some((s, false)) if s == step => Some(ctx.t(Msg::CopyFailed)),
+        Some((s, true)) if s == step => Some(lang.t(Msg::Copied)),
+        Some((s, false)) if s == step => Some(lang.t(Msg::CopyFailed)),
         _ => None,
     };
     rsx! {
@@ -41,7 +41,7 @@ pub fn CodeDisplay(plain: String, grouped: String, step: u64) -> Element {
             },
             "{grouped}"
         }
-        p { class: "hint", id: "copy-hint", {ctx.t(Msg::TapToCopy)} }
+        p { class: "hint", id: "copy-hint", {lang.t(Msg::TapToCopy)} }
         p { class: "copied", id: "copy-note", role: "status", aria_live: "polite",
             if let Some(n) = note { "{n}" }
         }

@@ -1,6 +1,6 @@
 //! The countdown to the next code: seconds and a ring.
 use crate::i18n::seconds_left;
-use crate::ui::app::use_app;
+use crate::ui::state::use_language;
 use dioxus::prelude::*;
 
 /// Circumference-normalised length of the ring's path.
@@ -17,8 +17,7 @@ const RING: f64 = 100.0;
 /// relayouts and repaints only itself.
 #[component]
 pub fn Countdown(left: u64, period: u64) -> Element {
-    let ctx = use_app();
-    let lang = (ctx.lang)();
+    let lang = use_language().get();
     let frac = if period == 0 {
         0.0
     } else {

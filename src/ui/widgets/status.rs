@@ -1,15 +1,14 @@
 //! The bank's state of a token and the clock warning, in words.
 use crate::i18n::{clock_off, tr, Msg};
-use crate::ui::app::use_app;
 use crate::ui::bank_status::StatusView;
+use crate::ui::state::use_language;
 use dioxus::prelude::*;
 use softtoken_core::stk1::messages::TokenState;
 
 /// One line (plus help) describing the token's state at the bank.
 #[component]
 pub fn StateLine(view: StatusView) -> Element {
-    let ctx = use_app();
-    let lang = (ctx.lang)();
+    let lang = use_language().get();
     let (class, text, help) = match &view {
         StatusView::Checking => ("state checking", tr(lang, Msg::StateChecking), None),
         StatusView::Unreachable(_) => ("state unknown", tr(lang, Msg::StateUnknown), None),
@@ -36,8 +35,7 @@ pub fn StateLine(view: StatusView) -> Element {
 /// how to fix it. Codes are never shifted to compensate.
 #[component]
 pub fn ClockWarning(diff: i64) -> Element {
-    let ctx = use_app();
-    let lang = (ctx.lang)();
+    let lang = use_language().get();
     rsx! {
         div { class: "warning", id: "clock-warning", role: "alert",
             p { "{clock_off(lang, diff)}" }

@@ -1,0 +1,17 @@
+//! Component tests of every screen: the real `App` in a `VirtualDom` on a
+//! fixed clock, with an in-memory store, a scripted bank that runs the real
+//! STK1 server maths, clicks through the event API on controls found by
+//! their element `id`, and assertions on the HTML rendered by dioxus-ssr.
+//!
+//! The fakes come from `softtoken::services::testing` (the package's
+//! dev-dependency on itself turns its `testing` feature on) and [`fakes`].
+mod fakes;
+mod harness;
+
+mod accessibility;
+mod details;
+mod interrupted_pairing;
+mod pairing;
+mod store_problems;
+mod store_thread;
+mod token;
