@@ -296,3 +296,33 @@ fn offline_codes() {
     // The stored transaction's question is the account number.
     assert_eq!(transaction().offline_question(), "1234567");
 }
+
+/// No key, MAC-checked value, code or payee datum of the vector appears in
+/// any `Debug` output of the types that carry them.
+#[test]
+fn debug_output_of_the_vector_is_redacted() {
+    let (t, o) = keys();
+    let tx = transaction();
+    let w = WireTransaction::sign(&tx, &t);
+    let resp = PollResponse {
+        v: 1,
+        server_time: V.created_at,
+        transactions: vec![w.clone()],
+    };
+    let code = o.offline_code("1234567", V.created_at).unwrap();
+    let shown = format!("{t:?} {o:?} {tx:?} {w:?} {resp:?} {code:?} {:#?}", resp);
+    for secret in [
+        &V.k_txn[..16],
+        &V.k_ocra[..16],
+        &V.k_token[..16],
+        "かけしん",
+        "本店",
+        "ヤマダ",
+        "1234567",
+        "12000",
+        "414993",
+    ] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert!(shown.contains(V.txn_id_base32), "the id is not secret");
+}
