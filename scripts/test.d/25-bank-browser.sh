@@ -3,7 +3,9 @@
 # (tests/browser): the JavaScript STK1 client against the spec's test
 # vector, then 利用開始 → 振込 → login OTP する → 交換 → 利用中止 against the
 # real `softtoken-bank serve --demo --test-clock`. Screenshots are written
-# to docs/screenshots/bank-*.png. Fails loudly on any error.
+# to target/screenshots/bank-*.png, or to the tracked docs/screenshots/
+# when SOFTTOKEN_UPDATE_DOCS=1 (`bash scripts/test --update-docs`), so a
+# plain run leaves `git status` clean. Fails loudly on any error.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TERM_COLOR=never
@@ -32,4 +34,9 @@ fi
 echo "-- node --test (tests/browser)"
 SKIP_CARGO_BUILD=1 node --test --test-concurrency=1 stk1.test.mjs bank.test.mjs \
   || fail "browser tests (see the TAP output above)"
+if [ "${SOFTTOKEN_UPDATE_DOCS:-}" = "1" ]; then
+  echo "25-bank-browser: screenshots updated in docs/screenshots/"
+else
+  echo "25-bank-browser: screenshots in target/screenshots/ (SOFTTOKEN_UPDATE_DOCS=1 updates docs/screenshots/)"
+fi
 echo "25-bank-browser: ok"

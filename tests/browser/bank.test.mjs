@@ -2,7 +2,9 @@
 // `softtoken-bank serve --demo --test-clock`, with real codes from the
 // independent JavaScript STK1 client (stk1.mjs). The test clock advances
 // 30 s per code through the X-Test-Time header, so no step reuses a code
-// and nothing sleeps. Screenshots go to docs/screenshots/bank-*.png.
+// and nothing sleeps. Controls and results are found by their `id`.
+// Screenshots go to target/screenshots/bank-*.png, or to
+// docs/screenshots/ when SOFTTOKEN_UPDATE_DOCS=1.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
@@ -18,7 +20,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
 const targetDir = process.env.CARGO_TARGET_DIR || path.join(repo, 'target');
 const bin = process.env.BANK_BIN || path.join(targetDir, 'debug', 'softtoken-bank');
-const shots = path.join(repo, 'docs', 'screenshots');
+const shots = process.env.SOFTTOKEN_UPDATE_DOCS === '1'
+  ? path.join(repo, 'docs', 'screenshots')
+  : path.join(repo, 'target', 'screenshots');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 let server; let dataDir; let userDataDir; let base; let customers = []; let profile;
@@ -40,9 +44,12 @@ function jst(unix) {
 
 const wrong = (code) => String((Number(code) + 500_000) % 1_000_000).padStart(6, '0');
 const shot = (name) => page.screenshot({ path: path.join(shots, `bank-${name}.png`), fullPage: true });
-const errorText = () => page.locator('.error').innerText();
-const button = (name) => page.getByRole('button', { name, exact: true });
-const link = (name) => page.getByRole('link', { name, exact: true });
+const byId = (id) => page.locator(`#${id}`);
+const text = (id) => byId(id).innerText();
+const click = (id) => byId(id).click();
+const errorText = () => text('page-error');
+/** The label text of the field whose control has this id. */
+const label = (id) => page.locator(`label[for="${id}"]`).innerText();
 
 async function startServer(listen = '127.0.0.1:0') {
   dataDir ??= mkdtempSync(path.join(tmpdir(), 'stk-bank-web-'));
@@ -108,14 +115,14 @@ after(async () => {
 async function authenticate(customer) {
   await page.fill('#f-contract_id', customer.id);
   await page.fill('#f-password', customer.password);
-  await button('次へ').click();
+  await click('auth-submit');
 }
 
 async function login(customer) {
   await page.goto(`${base}/login`);
   await page.fill('#f-contract_id', customer.id);
   await page.fill('#f-password', customer.password);
-  await button('ログイン').click();
+  await click('login-submit');
 }
 
 test('web banking: 利用開始 → 振込 → login OTP する → 交換 → 利用中止', { timeout: 600_000 }, async (t) => {
@@ -124,13 +131,16 @@ test('web banking: 利用開始 → 振込 → login OTP する → 交換 → �
 
   await t.test('login screen has the guide labels; a wrong password keeps the contract ID', async () => {
     await page.goto(`${base}/login`);
-    await page.waitForSelector('text=契約者ID（利用者番号）');
-    await page.waitForSelector('text=ログインパスワード');
-    for (const name of ['利用開始', '交換', '利用中止']) assert.equal(await link(name).count(), 1, name);
+    assert.equal(await label('f-contract_id'), '契約者ID（利用者番号）');
+    assert.equal(await label('f-password'), 'ログインパスワード');
+    assert.equal(await text('login-submit'), 'ログイン');
+    for (const [id, name] of [['btn-start', '利用開始'], ['btn-exchange', '交換'], ['btn-stop', '利用中止']]) {
+      assert.equal(await text(id), name, id);
+    }
     await shot('login');
     await page.fill('#f-contract_id', alice.id);
     await page.fill('#f-password', 'not-the-password');
-    await button('ログイン').click();
+    await click('login-submit');
     assert.match(await errorText(), /契約者ID（利用者番号）またはログインパスワードが正しくありません/);
     assert.equal(await page.inputValue('#f-contract_id'), alice.id);
     assert.equal(await page.inputValue('#f-password'), '');
@@ -142,15 +152,16 @@ test('web banking: 利用開始 → 振込 → login OTP する → 交換 → �
 
   await t.test('利用開始: authenticate, pair from the QR link, a wrong code keeps the serial, then register', async () => {
     await page.goto(`${base}/login`);
-    await link('利用開始').click();
-    assert.equal(await page.locator('h1').innerText(), 'ワンタイムパスワード利用開始');
-    const crumbs = await page.locator('ol.crumbs li').allInnerTexts();
+    await click('btn-start');
+    assert.equal(await text('page-title'), 'ワンタイムパスワード利用開始');
+    const crumbs = await page.locator('#crumbs li').allInnerTexts();
     assert.deepEqual(crumbs, ['利用者認証', 'ワンタイムパスワード登録', '処理結果']);
-    assert.equal(await link('戻る').count(), 1);
+    assert.equal(await text('back'), '戻る');
+    assert.equal(await text('auth-submit'), '次へ');
     await authenticate(alice);
     await page.waitForURL(/\/start\/register$/);
-    assert.equal(await page.locator('ol.crumbs li.current').innerText(), 'ワンタイムパスワード登録');
-    const linkText = (await page.locator('#pair-link').innerText()).trim();
+    assert.equal(await page.locator('#crumbs li.current').innerText(), 'ワンタイムパスワード登録');
+    const linkText = (await text('pair-link')).trim();
     const u = new URL(linkText);
     assert.equal(u.protocol, 'softtoken:');
     assert.ok(linkText.startsWith('softtoken://pair?v=1&'), linkText);
@@ -158,7 +169,8 @@ test('web banking: 利用開始 → 振込 → login OTP する → 交換 → �
     assert.equal(u.searchParams.get('kid'), profile.server_key_id);
     assert.equal(u.searchParams.get('url'), profile.url);
     assert.equal(await page.locator('#pair-qr svg').count(), 1, 'QR code drawn as inline SVG');
-    await page.waitForSelector('text=しんきん（個人）ワンタイムパスワード');
+    assert.match(await text('app-download'), /しんきん（個人）ワンタイムパスワード/);
+    assert.equal(await text('register-submit'), '登録');
     tokenA = await pair(u.searchParams.get('url'), profile, now);
     await shot('start-register');
 
@@ -166,7 +178,7 @@ test('web banking: 利用開始 → 振込 → login OTP する → 交換 → �
     const bad = wrong(totp(tokenA.key, now));
     await page.fill('#f-serial', typed);
     await page.fill('#f-otp', bad);
-    await button('登録').click();
+    await click('register-submit');
     assert.match(await errorText(), /シリアル番号またはワンタイムパスワードが正しくありません/);
     assert.equal(await page.inputValue('#f-serial'), typed, 'the typed serial is kept');
     assert.equal(await page.inputValue('#f-otp'), '');
@@ -175,14 +187,14 @@ test('web banking: 利用開始 → 振込 → login OTP する → 交換 → �
 
     await tick();
     await page.fill('#f-otp', totp(tokenA.key, now));
-    await button('登録').click();
+    await click('register-submit');
     await page.waitForURL(/\/start\/result$/);
-    assert.equal(await page.locator('ol.crumbs li.current').innerText(), '処理結果');
-    assert.match(await page.locator('#receipt-number').innerText(), /^\d{7}$/);
-    assert.equal(await page.locator('#receipt-time').innerText(), jst(now));
-    assert.equal(await page.locator('#result-serial').innerText(), formatSerial(tokenA.serial));
+    assert.equal(await page.locator('#crumbs li.current').innerText(), '処理結果');
+    assert.match(await text('receipt-number'), /^\d{7}$/);
+    assert.equal(await text('receipt-time'), jst(now));
+    assert.equal(await text('result-serial'), formatSerial(tokenA.serial));
     await shot('start-result');
-    await link('ログイン画面').click();
+    await click('to-login');
     await page.waitForURL(/\/login$/);
   });
 
@@ -192,8 +204,8 @@ test('web banking: 利用開始 → 振込 → login OTP する → 交換 → �
     await restartServer();
     await page.reload();
     assert.match(page.url(), /\/account$/, 'the session survives a server restart');
-    assert.match(await page.locator('#token-status').innerText(), new RegExp(formatSerial(tokenA.serial)));
-    await link('振込').click();
+    assert.match(await text('token-status'), new RegExp(formatSerial(tokenA.serial)));
+    await click('nav-transfer');
     await page.fill('#f-bank', 'かけしん信用金庫');
     await page.fill('#f-branch', '本店営業部');
     await page.fill('#f-account_number', '1234567');
@@ -202,7 +214,7 @@ test('web banking: 利用開始 → 振込 → login OTP する → 交換 → �
     await tick();
     const bad = wrong(totp(tokenA.key, now));
     await page.fill('#f-otp', bad);
-    await button('振込実行').click();
+    await click('transfer-submit');
     const msg = await errorText();
     assert.match(msg, /ワンタイムパスワードが正しくありません/);
     assert.match(msg, /連続\d+回目/);
@@ -215,156 +227,157 @@ test('web banking: 利用開始 → 振込 → login OTP する → 交換 → �
 
     const good = totp(tokenA.key, now);
     await page.fill('#f-otp', good);
-    await button('振込実行').click();
+    await click('transfer-submit');
     await page.waitForURL(/\/account\/done$/);
-    assert.match(await page.locator('#result-message').innerText(), /お振込みを受け付けました/);
-    assert.match(await page.locator('#receipt-number').innerText(), /^\d{7}$/);
-    assert.equal(await page.locator('#amount').innerText(), '12,000円');
+    assert.match(await text('result-message'), /お振込みを受け付けました/);
+    assert.match(await text('receipt-number'), /^\d{7}$/);
+    assert.equal(await text('amount'), '12,000円');
     await shot('transfer-result');
 
-    await link('振込').click();
+    await click('nav-transfer');
     await page.fill('#f-bank', 'かけしん信用金庫');
     await page.fill('#f-branch', '本店営業部');
     await page.fill('#f-account_number', '1234567');
     await page.fill('#f-payee', 'ヤマダ タロウ');
     await page.fill('#f-amount', '100');
     await page.fill('#f-otp', good);
-    await button('振込実行').click();
+    await click('transfer-submit');
     assert.match(await errorText(), /このワンタイムパスワードは使用済みです/);
 
-    await link('収納サービスへの支払').click();
+    await click('nav-payment');
     await page.fill('#f-biller', '12345');
     await page.fill('#f-customer_number', 'ABC123');
     await page.fill('#f-confirm_number', '9876');
     await page.fill('#f-amount', '5400');
     await tick();
     await page.fill('#f-otp', totp(tokenA.key, now));
-    await button('支払実行').click();
+    await click('payment-submit');
     await page.waitForURL(/\/account\/done$/);
-    assert.match(await page.locator('#result-message').innerText(), /お支払いを受け付けました/);
+    assert.match(await text('result-message'), /お支払いを受け付けました/);
   });
 
   await t.test('login OTP 「する」: set with a code, then login asks for the code', async () => {
-    await link('ログイン時のワンタイムパスワード').click();
+    await click('nav-settings');
     await page.check('#otp-login-on');
     await page.fill('#f-otp', '12345');
-    await button('変更').click();
+    await click('settings-submit');
     assert.match(await errorText(), /半角数字6桁/);
     assert.ok(await page.isChecked('#otp-login-on'), 'the choice is kept');
     await tick();
     await page.fill('#f-otp', totp(tokenA.key, now));
-    await button('変更').click();
-    assert.match(await page.locator('#settings-notice').innerText(), /設定を変更しました/);
-    assert.equal(await page.locator('#login-otp-status').innerText(), 'する');
+    await click('settings-submit');
+    assert.match(await text('settings-notice'), /設定を変更しました/);
+    assert.equal(await text('login-otp-status'), 'する');
 
-    await link('ワンタイムパスワード利用履歴').click();
-    const history = await page.locator('#history').innerText();
+    await click('nav-history');
+    const history = await text('history');
     for (const s of ['トークン登録', '認証失敗', '使用済み', 'ログイン時の認証を「する」に変更']) {
       assert.ok(history.includes(s), `history shows ${s}`);
     }
     await shot('history');
-    await button('ログアウト').click();
+    await click('logout');
     await page.waitForURL(/\/login$/);
 
     await login(alice);
     await page.waitForURL(/\/login\/otp$/);
     await tick();
     await page.fill('#f-otp', wrong(totp(tokenA.key, now)));
-    await button('ログイン').click();
+    await click('login-otp-submit');
     assert.match(await errorText(), /ワンタイムパスワードが正しくありません/);
     await shot('login-otp');
     await page.fill('#f-otp', totp(tokenA.key, now));
-    await button('ログイン').click();
+    await click('login-otp-submit');
     await page.waitForURL(/\/account$/);
-    await button('ログアウト').click();
+    await click('logout');
   });
 
   await t.test('交換 to a second token: a wrong old code goes back one step, then 変更後/変更前', async () => {
     await tick();
     tokenB = await pair(profile.url, profile, now);
     await page.goto(`${base}/login`);
-    await link('交換').click();
-    assert.equal(await page.locator('h1').innerText(), 'ワンタイムパスワード交換');
-    assert.deepEqual(await page.locator('ol.crumbs li').allInnerTexts(),
+    await click('btn-exchange');
+    assert.equal(await text('page-title'), 'ワンタイムパスワード交換');
+    assert.deepEqual(await page.locator('#crumbs li').allInnerTexts(),
       ['旧ワンタイムパスワード認証', '新ワンタイムパスワード認証', '処理結果']);
-    const warning = await page.locator('#exchange-warning').innerText();
+    const warning = await text('exchange-warning');
     assert.match(warning, /アンインストールしないで下さい/);
     assert.match(warning, /SIMカード/);
     await authenticate(alice);
     await page.waitForURL(/\/exchange\/old$/);
     await page.fill('#f-otp', '12a456');
-    await button('次へ').click();
+    await click('old-submit');
     assert.match(await errorText(), /半角数字6桁/);
     await page.fill('#f-otp', wrong(totp(tokenA.key, now)));
-    await button('次へ').click();
+    await click('old-submit');
     await page.waitForURL(/\/exchange\/new$/);
-    assert.equal(await page.locator('ol.crumbs li.current').innerText(), '新ワンタイムパスワード認証');
-    await page.waitForSelector('text=新ソフトウェアトークンに表示されているシリアル番号');
+    assert.equal(await page.locator('#crumbs li.current').innerText(), '新ワンタイムパスワード認証');
+    assert.equal(await label('f-serial'), '新ソフトウェアトークンに表示されているシリアル番号');
     await page.fill('#f-serial', tokenB.serial);
     await page.fill('#f-otp', totp(tokenB.key, now));
-    await button('登録').click();
+    await click('new-submit');
     assert.match(await errorText(), /現行（旧）のソフトウェアトークンのワンタイムパスワードが正しくありません/);
     await shot('exchange-error');
 
     await tick();
     await page.fill('#f-otp', totp(tokenA.key, now));
-    await button('次へ').click();
+    await click('old-submit');
     await page.waitForURL(/\/exchange\/new$/);
     assert.equal(await page.inputValue('#f-serial'), tokenB.serial, 'the new serial typed before is kept');
     await page.fill('#f-otp', totp(tokenB.key, now));
-    await button('登録').click();
+    await click('new-submit');
     await page.waitForURL(/\/exchange\/result$/);
-    assert.match(await page.locator('#result-message').innerText(), /ワンタイムパスワードの登録が完了しました/);
-    assert.match(await page.locator('#receipt-number').innerText(), /^\d{7}$/);
-    assert.equal(await page.locator('#receipt-time').innerText(), jst(now));
-    assert.equal(await page.locator('#serial-after').innerText(), formatSerial(tokenB.serial));
-    assert.equal(await page.locator('#serial-before').innerText(), formatSerial(tokenA.serial));
+    assert.match(await text('result-message'), /ワンタイムパスワードの登録が完了しました/);
+    assert.match(await text('receipt-number'), /^\d{7}$/);
+    assert.equal(await text('receipt-time'), jst(now));
+    assert.equal(await text('serial-after'), formatSerial(tokenB.serial));
+    assert.equal(await text('serial-before'), formatSerial(tokenA.serial));
     await shot('exchange-result');
-    await link('ログイン画面').click();
+    await click('to-login');
 
     await login(alice);
     await page.waitForURL(/\/login\/otp$/);
     await tick();
     await page.fill('#f-otp', totp(tokenA.key, now));
-    await button('ログイン').click();
+    await click('login-otp-submit');
     assert.match(await errorText(), /ワンタイムパスワードが正しくありません/, 'the old token no longer works');
     await page.fill('#f-otp', totp(tokenB.key, now));
-    await button('ログイン').click();
+    await click('login-otp-submit');
     await page.waitForURL(/\/account$/);
-    assert.match(await page.locator('#token-status').innerText(), new RegExp(formatSerial(tokenB.serial)));
-    await button('ログアウト').click();
+    assert.match(await text('token-status'), new RegExp(formatSerial(tokenB.serial)));
+    await click('logout');
   });
 
   await t.test('利用中止: authenticate, code, confirmation, result, ログイン画面', async () => {
     await page.goto(`${base}/login`);
-    await link('利用中止').click();
-    assert.equal(await page.locator('h1').innerText(), 'ワンタイムパスワード利用中止');
+    await click('btn-stop');
+    assert.equal(await text('page-title'), 'ワンタイムパスワード利用中止');
     await authenticate(alice);
     await page.waitForURL(/\/stop\/otp$/);
     await tick();
     await page.fill('#f-otp', wrong(totp(tokenB.key, now)));
-    await button('次へ').click();
+    await click('stop-otp-submit');
     await page.waitForURL(/\/stop\/confirm$/);
-    await button('中止する').click();
+    await click('stop-confirm-submit');
     assert.match(await errorText(), /ワンタイムパスワードが正しくありません/);
     await page.fill('#f-otp', totp(tokenB.key, now));
-    await button('次へ').click();
+    await click('stop-otp-submit');
     await page.waitForURL(/\/stop\/confirm$/);
-    assert.match(await page.locator('#confirm-message').innerText(), /利用を中止します/);
+    assert.match(await text('confirm-message'), /利用を中止します/);
+    assert.equal(await text('stop-confirm-submit'), '中止する');
     await shot('stop-confirm');
-    await button('中止する').click();
+    await click('stop-confirm-submit');
     await page.waitForURL(/\/stop\/result$/);
-    assert.match(await page.locator('#receipt-number').innerText(), /^\d{7}$/);
-    assert.equal(await page.locator('#result-serial').innerText(), formatSerial(tokenB.serial));
+    assert.match(await text('receipt-number'), /^\d{7}$/);
+    assert.equal(await text('result-serial'), formatSerial(tokenB.serial));
     await shot('stop-result');
-    await link('ログイン画面').click();
+    await click('to-login');
     await page.waitForURL(/\/login$/);
 
     await login(alice);
     await page.waitForURL(/\/account$/, { timeout: 30_000 });
-    assert.match(await page.locator('#token-status').innerText(), /未登録/);
-    assert.equal(await page.locator('#login-otp-status').innerText(), 'しない');
-    await link('振込').click();
+    assert.match(await text('token-status'), /未登録/);
+    assert.equal(await text('login-otp-status'), 'しない');
+    await click('nav-transfer');
     await page.fill('#f-bank', 'かけしん信用金庫');
     await page.fill('#f-branch', '本店営業部');
     await page.fill('#f-account_number', '1234567');
@@ -372,26 +385,26 @@ test('web banking: 利用開始 → 振込 → login OTP する → 交換 → �
     await page.fill('#f-amount', '100');
     await tick();
     await page.fill('#f-otp', totp(tokenB.key, now));
-    await button('振込実行').click();
+    await click('transfer-submit');
     assert.match(await errorText(), /ワンタイムパスワードが登録されていません/);
-    await button('ログアウト').click();
+    await click('logout');
   });
 
   await t.test('lockout: repeated wrong codes lock the token; the customer is told to call the bank', async () => {
     const bob = customers[1];
     await page.goto(`${base}/login`);
-    await link('利用開始').click();
+    await click('btn-start');
     await authenticate(bob);
     await page.waitForURL(/\/start\/register$/);
     await tick();
     const tokenC = await pair(profile.url, profile, now);
     await page.fill('#f-serial', tokenC.serial);
     await page.fill('#f-otp', totp(tokenC.key, now));
-    await button('登録').click();
+    await click('register-submit');
     await page.waitForURL(/\/start\/result$/);
     await login(bob);
     await page.waitForURL(/\/account$/);
-    await link('収納サービスへの支払').click();
+    await click('nav-payment');
     await page.fill('#f-biller', '12345');
     await page.fill('#f-customer_number', 'ABC123');
     await page.fill('#f-confirm_number', '9876');
@@ -400,7 +413,7 @@ test('web banking: 利用開始 → 振込 → login OTP する → 交換 → �
     while (attempts < 20) {
       attempts += 1;
       await page.fill('#f-otp', wrong(totp(tokenC.key, now)));
-      await button('支払実行').click();
+      await click('payment-submit');
       msg = await errorText();
       if (/当金庫までご連絡ください/.test(msg)) break;
       assert.match(msg, new RegExp(`連続${attempts}回目`));
@@ -410,21 +423,23 @@ test('web banking: 利用開始 → 振込 → login OTP する → 交換 → �
     assert.equal(await page.inputValue('#f-biller'), '12345');
     await tick();
     await page.fill('#f-otp', totp(tokenC.key, now));
-    await button('支払実行').click();
+    await click('payment-submit');
     assert.match(await errorText(), /当金庫までご連絡ください/, 'even the right code is refused while locked');
     await shot('locked');
-    await link('ワンタイムパスワード利用履歴').click();
-    assert.match(await page.locator('#history').innerText(), /ロック中/);
-    await button('ログアウト').click();
+    await click('nav-history');
+    assert.match(await text('history'), /ロック中/);
+    await click('logout');
   });
 
   await t.test('English pages via ?lang=en', async () => {
     await page.goto(`${base}/login?lang=en`);
-    await page.waitForSelector('text=Contract ID (user number)');
-    for (const name of ['Start', 'Exchange', 'Stop']) assert.equal(await link(name).count(), 1, name);
+    assert.equal(await label('f-contract_id'), 'Contract ID (user number)');
+    for (const [id, name] of [['btn-start', 'Start'], ['btn-exchange', 'Exchange'], ['btn-stop', 'Stop']]) {
+      assert.equal(await text(id), name, id);
+    }
     await shot('login-en');
     await page.goto(`${base}/login?lang=ja`);
-    await page.waitForSelector('text=契約者ID（利用者番号）');
+    assert.equal(await label('f-contract_id'), '契約者ID（利用者番号）');
   });
 
   await t.test('a form without its CSRF token is refused', async () => {

@@ -76,16 +76,16 @@ for (const sig of ['SIGTERM', 'SIGINT']) {
 context.setDefaultTimeout(30_000);
 const page = context.pages()[0] || await context.newPage();
 
-const button = (name) => page.getByRole('button', { name, exact: true });
-const link = (name) => page.getByRole('link', { name, exact: true });
-const text = (sel) => page.locator(sel).innerText();
+// Controls and results are found by their `id` (docs/web-banking.md).
+const click = (id) => page.locator(`#${id}`).click();
+const text = (id) => page.locator(`#${id}`).innerText();
 const shot = async (name) => {
   if (name) await page.screenshot({ path: path.join(shots, `e2e-${name}.png`), fullPage: true });
 };
 
 /** The page's error box, or null. */
 async function errorBox() {
-  const e = page.locator('.error');
+  const e = page.locator('#page-error');
   return (await e.count()) ? (await e.first().innerText()).trim() : null;
 }
 
@@ -103,20 +103,20 @@ async function refused(at, codes) {
 async function authenticate(c) {
   await page.fill('#f-contract_id', c.contract_id);
   await page.fill('#f-password', c.password);
-  await button('次へ').click();
+  await click('auth-submit');
 }
 
 /** 利用開始 from the login screen: authenticate, then serial + code 「登録」. */
 async function start(r) {
   const c = customer;
   await page.goto(`${base}/login`);
-  await link('利用開始').click();
+  await click('btn-start');
   await authenticate(c);
   await page.waitForURL(/\/start\/register$|\/start$/);
   if (!/\/start\/register$/.test(page.url())) return refused('auth', [r.otp]);
   await page.fill('#f-serial', r.serial);
   await page.fill('#f-otp', r.otp);
-  await button('登録').click();
+  await click('register-submit');
   await page.waitForLoadState();
   if (!/\/start\/result$/.test(page.url())) {
     await shot(r.shot && `${r.shot}-refused`);
@@ -125,10 +125,10 @@ async function start(r) {
   await shot(r.shot);
   return {
     ok: true,
-    message: await text('#result-message'),
-    receipt: await text('#receipt-number'),
-    receipt_time: await text('#receipt-time'),
-    serial: await text('#result-serial'),
+    message: await text('result-message'),
+    receipt: await text('receipt-number'),
+    receipt_time: await text('receipt-time'),
+    serial: await text('result-serial'),
     echoed: await echoes([r.otp]),
   };
 }
@@ -139,18 +139,18 @@ async function transfer(r) {
   await page.goto(`${base}/login`);
   await page.fill('#f-contract_id', c.contract_id);
   await page.fill('#f-password', c.password);
-  await button('ログイン').click();
+  await click('login-submit');
   await page.waitForURL(/\/account$|\/login(\/otp)?$/);
   if (!/\/account$/.test(page.url())) return refused('login', [r.otp]);
-  const tokenStatus = await text('#token-status');
-  await link('振込').click();
+  const tokenStatus = await text('token-status');
+  await click('nav-transfer');
   await page.fill('#f-bank', 'かけしん信用金庫');
   await page.fill('#f-branch', '本店営業部');
   await page.fill('#f-account_number', '1234567');
   await page.fill('#f-payee', 'ヤマダ タロウ');
   await page.fill('#f-amount', '12,000');
   await page.fill('#f-otp', r.otp);
-  await button('振込実行').click();
+  await click('transfer-submit');
   await page.waitForLoadState();
   let answer;
   if (/\/account\/done$/.test(page.url())) {
@@ -158,16 +158,16 @@ async function transfer(r) {
     answer = {
       ok: true,
       token_status: tokenStatus,
-      message: await text('#result-message'),
-      receipt: await text('#receipt-number'),
-      amount: await text('#amount'),
+      message: await text('result-message'),
+      receipt: await text('receipt-number'),
+      amount: await text('amount'),
       echoed: await echoes([r.otp]),
     };
   } else {
     await shot(r.shot && `${r.shot}-refused`);
     answer = { ...(await refused('transfer', [r.otp])), token_status: tokenStatus };
   }
-  await button('ログアウト').click();
+  await click('logout');
   await page.waitForURL(/\/login$/);
   return answer;
 }
@@ -177,17 +177,17 @@ async function exchange(r) {
   const c = customer;
   const codes = [r.old_otp, r.new_otp];
   await page.goto(`${base}/login`);
-  await link('交換').click();
+  await click('btn-exchange');
   await authenticate(c);
   await page.waitForURL(/\/exchange\/old$|\/exchange$/);
   if (!/\/exchange\/old$/.test(page.url())) return refused('auth', codes);
   await page.fill('#f-otp', r.old_otp);
-  await button('次へ').click();
+  await click('old-submit');
   await page.waitForURL(/\/exchange\/(new|old)$/);
   if (!/\/exchange\/new$/.test(page.url())) return refused('old', codes);
   await page.fill('#f-serial', r.new_serial);
   await page.fill('#f-otp', r.new_otp);
-  await button('登録').click();
+  await click('new-submit');
   await page.waitForLoadState();
   if (!/\/exchange\/result$/.test(page.url())) {
     await shot(r.shot && `${r.shot}-refused`);
@@ -198,11 +198,11 @@ async function exchange(r) {
   await shot(r.shot);
   return {
     ok: true,
-    message: await text('#result-message'),
-    receipt: await text('#receipt-number'),
+    message: await text('result-message'),
+    receipt: await text('receipt-number'),
     header: (await page.locator('#change-table tr').first().innerText()).trim(),
-    after: await text('#serial-after'),
-    before: await text('#serial-before'),
+    after: await text('serial-after'),
+    before: await text('serial-before'),
     echoed: await echoes(codes),
   };
 }

@@ -9,10 +9,10 @@ use std::path::Path;
 
 use rand::Rng;
 
-use super::auth::hash_password;
-use super::clock;
-use super::store::Store;
-use super::WebError;
+use crate::clock;
+use crate::credentials::hash_password;
+use crate::db::Conn;
+use crate::WebError;
 
 /// File name in the data directory.
 pub const FILE: &str = "demo-credentials.txt";
@@ -76,32 +76,27 @@ fn write_file(path: &Path, creds: &[(String, String)]) -> std::io::Result<()> {
 
 /// Creates the demo customers if absent (or re-keys them when the
 /// credentials file was lost) and returns their `(contract_id, password)`.
-pub fn ensure(store: &Store, dir: &Path) -> Result<Vec<(String, String)>, WebError> {
+pub fn ensure(db: &Conn, dir: &Path) -> Result<Vec<(String, String)>, WebError> {
     let path = dir.join(FILE);
     let known = read_file(&path);
     let mut out = Vec::new();
     let mut changed = false;
     for (id, name) in CUSTOMERS {
-        let existing = store
-            .customer(id)
-            .map_err(|e| WebError::Storage(e.to_string()))?;
+        let existing = db.customer(id)?;
         let remembered = known.iter().find(|(k, _)| k == id).map(|(_, p)| p.clone());
         match (existing, remembered) {
             (Some(_), Some(pw)) => out.push((id.to_string(), pw)),
             _ => {
                 let pw = new_password();
-                let hash = hash_password(&pw)
-                    .map_err(|_| WebError::Storage("password hashing failed".into()))?;
-                store
-                    .upsert_customer(id, name, &hash, clock::system_now())
-                    .map_err(|e| WebError::Storage(e.to_string()))?;
+                let hash = hash_password(&pw).map_err(|_| WebError::Hashing)?;
+                db.upsert_customer(id, name, &hash, clock::system_now())?;
                 out.push((id.to_string(), pw));
                 changed = true;
             }
         }
     }
     if changed {
-        write_file(&path, &out).map_err(|e| WebError::Storage(format!("{FILE}: {e}")))?;
+        write_file(&path, &out).map_err(|source| WebError::DemoFile { source })?;
     }
     Ok(out)
 }
@@ -113,7 +108,8 @@ mod tests {
     #[test]
     fn created_once_and_remembered() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let db = crate::db::Db::open(dir.path()).unwrap();
+        let store = db.blocking();
         let first = ensure(&store, dir.path()).unwrap();
         assert_eq!(first.len(), 2);
         let second = ensure(&store, dir.path()).unwrap();

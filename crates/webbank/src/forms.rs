@@ -1,7 +1,11 @@
-//! Form bodies and the fragments several procedures share: the
-//! authentication form (契約者ID + ログインパスワード, 「戻る」「次へ」), code and
-//! serial validation, the pairing QR code with the app's download notes,
-//! and the recording of back-end answers in the customer's OTP history.
+//! Form bodies and the fragments several screens share: the
+//! authentication form (契約者ID + ログインパスワード, 「戻る」「次へ」), the
+//! one-time-password field, code and serial validation, the pairing QR code
+//! with the app's download notes, and the recording of back-end answers in
+//! the customer's OTP history. Form bodies have no CSRF field: [`CsrfForm`]
+//! checks it before they are read.
+//!
+//! [`CsrfForm`]: crate::request::CsrfForm
 
 use maud::{html, Markup, PreEscaped};
 use qrcode::render::svg;
@@ -11,11 +15,11 @@ use softtoken_core::stk1::link::PairLink;
 use softtoken_core::stk1::messages::ErrorCode;
 use softtoken_core::{Code, Serial, SerialError};
 
-use super::api::ApiError;
-use super::i18n::Lang;
-use super::layout::{self, FieldKind};
-use super::store::{Event, EventKind, TokenChange};
-use super::AppState;
+use crate::db::{Event, EventKind, TokenChange};
+use crate::i18n::Lang;
+use crate::layout::{self, FieldKind};
+use crate::state::AppState;
+use crate::token_service_client::TokenServiceError;
 
 /// Digits of a code.
 pub const DIGITS: u32 = 6;
@@ -23,9 +27,6 @@ pub const DIGITS: u32 = 6;
 /// 契約者ID + ログインパスワード.
 #[derive(Deserialize)]
 pub struct AuthForm {
-    /// CSRF token.
-    #[serde(default)]
-    pub csrf: String,
     /// Contract ID as typed.
     #[serde(default)]
     pub contract_id: String,
@@ -37,9 +38,6 @@ pub struct AuthForm {
 /// One code.
 #[derive(Deserialize)]
 pub struct CodeForm {
-    /// CSRF token.
-    #[serde(default)]
-    pub csrf: String,
     /// Code as typed (never re-filled, never logged).
     #[serde(default)]
     pub otp: String,
@@ -48,9 +46,6 @@ pub struct CodeForm {
 /// A token's serial and code.
 #[derive(Deserialize)]
 pub struct SerialForm {
-    /// CSRF token.
-    #[serde(default)]
-    pub csrf: String,
     /// Serial as typed (re-filled).
     #[serde(default)]
     pub serial: String,
@@ -59,27 +54,45 @@ pub struct SerialForm {
     pub otp: String,
 }
 
-/// Only the CSRF token (confirmation buttons, logout).
+/// No field but the CSRF token (confirmation buttons, logout).
 #[derive(Deserialize)]
-pub struct CsrfForm {
-    /// CSRF token.
-    #[serde(default)]
-    pub csrf: String,
+pub struct NoFields {}
+
+/// The contract ID and password fields (login and 利用者認証).
+pub fn credential_fields(l: Lang, contract_id: &str) -> Markup {
+    html! {
+        (layout::text_field(l.t("契約者ID（利用者番号）", "Contract ID (user number)"), "contract_id", contract_id, FieldKind::Digits(16)))
+        (layout::text_field(l.t("ログインパスワード", "Login password"), "password", "", FieldKind::Password))
+    }
 }
 
-/// The authentication step of 利用開始 / 交換 / 利用中止.
+/// The authentication step of 利用開始 / 交換 / 利用中止: `#auth-form`
+/// posting to `action`, submit `#auth-submit` 「次へ」.
 pub fn auth_form(l: Lang, csrf: &str, action: &str, contract_id: &str) -> Markup {
     html! {
         form method="post" action=(action) #auth-form {
             (layout::csrf_field(csrf))
-            (layout::text_field(l.t("契約者ID（利用者番号）", "Contract ID (user number)"), "contract_id", contract_id, FieldKind::Digits(16)))
-            (layout::text_field(l.t("ログインパスワード", "Login password"), "password", "", FieldKind::Password))
+            (credential_fields(l, contract_id))
             div.buttons {
-                a.button.secondary href="/login" { (l.t("戻る", "Back")) }
-                button type="submit" { (l.t("次へ", "Next")) }
+                (layout::back(l))
+                (layout::submit("auth-submit", l.t("次へ", "Next")))
             }
         }
     }
+}
+
+/// The one-time-password field `#f-otp` (name `otp`), the same on every
+/// screen that asks for a code; never re-filled.
+pub fn otp_field(l: Lang) -> Markup {
+    layout::text_field(
+        l.t(
+            "ワンタイムパスワード(半角数字)",
+            "One-time password (digits)",
+        ),
+        "otp",
+        "",
+        FieldKind::Code,
+    )
 }
 
 /// A typed code, or the message to show.
@@ -144,7 +157,7 @@ pub fn pairing(l: Lang, state: &AppState) -> Markup {
     });
     html! {
         h2 { (l.t("1. トークンの準備", "1. Prepare the token")) }
-        p {
+        p #app-download {
             (l.t(
                 "スマートフォンに「しんきん（個人）ワンタイムパスワード」アプリ（無料）をダウンロードしてください。App Store（iPhone 等 iOS 端末）または Google Play（Android 端末）で「しんきん（個人）ワンタイムパスワード」と検索してください。",
                 "Install the free app 「しんきん（個人）ワンタイムパスワード」 on your smartphone: search for it in the App Store (iPhone and other iOS devices) or Google Play (Android devices).",
@@ -169,7 +182,13 @@ pub fn pairing(l: Lang, state: &AppState) -> Markup {
 /// Records a refused back-end call in the customer's history (and forgets
 /// a token the service says is gone). Storage errors are ignored here: the
 /// customer's answer matters more than the history line.
-pub fn record_refusal(state: &AppState, customer: &str, context: &str, err: &ApiError, at: i64) {
+pub async fn record_refusal(
+    state: &AppState,
+    customer: &str,
+    context: &str,
+    err: &TokenServiceError,
+    at: i64,
+) {
     let kind = match err.code() {
         Some(ErrorCode::InvalidOtp | ErrorCode::OldOtpInvalid | ErrorCode::SerialOrOtpInvalid) => {
             EventKind::Failed
@@ -177,16 +196,16 @@ pub fn record_refusal(state: &AppState, customer: &str, context: &str, err: &Api
         Some(ErrorCode::Replay) => EventKind::Replay,
         Some(ErrorCode::Locked) => EventKind::Locked,
         Some(ErrorCode::NoToken) => {
-            let _ = state.store.set_token(customer, TokenChange::Clear);
+            let _ = state.db.set_token(customer, TokenChange::Clear).await;
             EventKind::NoToken
         }
         _ => return,
     };
     let mut e = Event::new(at, kind, context);
-    if let ApiError::Refused { fail_count, .. } = err {
+    if let TokenServiceError::Refused { fail_count, .. } = err {
         e.fail_count = *fail_count;
     }
-    let _ = state.store.add_event(customer, &e);
+    let _ = state.db.add_event(customer, e).await;
 }
 
 #[cfg(test)]

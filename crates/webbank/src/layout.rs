@@ -4,8 +4,8 @@
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use super::csrf;
-use super::i18n::Lang;
+use crate::csrf;
+use crate::i18n::Lang;
 
 const STYLE: &str = r#"
 *{box-sizing:border-box}
@@ -60,7 +60,7 @@ pub fn page(l: Lang, bank_name: &str, title: &str, path: &str, body: Markup) -> 
                     }
                 }
                 main {
-                    h1 { (title) }
+                    h1 #page-title { (title) }
                     (body)
                 }
             }
@@ -71,7 +71,7 @@ pub fn page(l: Lang, bank_name: &str, title: &str, path: &str, body: Markup) -> 
 /// The breadcrumb; `current` is the 0-based index of the current step.
 pub fn crumbs(items: &[&str], current: usize) -> Markup {
     html! {
-        ol.crumbs aria-label="breadcrumb" {
+        ol.crumbs #crumbs aria-label="breadcrumb" {
             @for (i, item) in items.iter().enumerate() {
                 li.current[i == current] aria-current=[(i == current).then_some("step")] { (item) }
             }
@@ -83,7 +83,7 @@ pub fn crumbs(items: &[&str], current: usize) -> Markup {
 pub fn error(msg: Option<&str>) -> Markup {
     html! {
         @if let Some(m) = msg {
-            div.error role="alert" { (m) }
+            div.error #page-error role="alert" { (m) }
         }
     }
 }
@@ -122,6 +122,21 @@ pub enum FieldKind {
     Code,
 }
 
+/// A form's submit button with its stable `id`.
+pub fn submit(id: &str, label: &str) -> Markup {
+    html! { button #(id) type="submit" { (label) } }
+}
+
+/// 「戻る」: back to the login screen (every procedure step has it).
+pub fn back(l: Lang) -> Markup {
+    html! { a.button.secondary #back href="/login" { (l.t("戻る", "Back")) } }
+}
+
+/// 「ログイン画面」: the link at the end of a procedure.
+pub fn to_login(l: Lang) -> Markup {
+    html! { div.buttons { a.button #to-login href="/login" { (l.t("ログイン画面", "Login screen")) } } }
+}
+
 /// The receipt table: 受付番号 and 受付時刻.
 pub fn receipt_table(l: Lang, number: &str, time: &str) -> Markup {
     html! {
@@ -146,6 +161,7 @@ mod tests {
         let c = text_field("x", "otp", "123456", FieldKind::Code).into_string();
         assert!(!c.contains("123456"));
         let b = crumbs(&["a", "b", "c"], 1).into_string();
+        assert!(b.contains(r#"id="crumbs""#));
         assert!(b.contains(r#"<li class="current" aria-current="step">b</li>"#));
     }
 }

@@ -1,47 +1,58 @@
 //! # softtoken-webbank
 //!
-//! The demo web banking: server-rendered pages of the customer guide's
-//! procedures. It talks to the token service only through the STK1
-//! back-end API over HTTP with the API key, exactly as a real bank's web
-//! banking would (server to server); it links none of the token service's
-//! code.
+//! The demo web banking of the bank reference server: server-rendered
+//! pages (maud) of the guide's procedures 利用開始, 交換 and 利用中止, the
+//! login with its optional one-time password, and a small account area
+//! (振込, 収納サービスへの支払, the login-OTP choice, the OTP history).
 //!
-//! Screens (one module each): [`login`] (login, login OTP, logout),
-//! [`start`] 利用開始, [`exchange`] 交換, [`stop`] 利用中止, [`account`]
-//! (home, 振込, 収納サービスへの支払, login-OTP choice, OTP history).
-//! Shared: [`layout`], [`i18n`], [`csrf`], [`session`], [`context`],
-//! [`auth`], [`ratelimit`], [`pending`], [`store`], [`api`], [`clock`],
-//! [`demo`], [`forms`].
-
+//! Web banking talks to the token service only through the STK1 back-end
+//! API over HTTP with the API key ([`token_service_client`]), exactly as a
+//! real bank's web banking would (server to server), and keeps its own
+//! data in its own SQLite file ([`db`]); it links none of the token
+//! service's code. The binary mounts [`router`] next to the token
+//! service's `/v1` routes. Design notes: `docs/web-banking.md`.
+//!
+//! * Screens: [`pages`] — one module per screen family; the procedures
+//!   share one shape ([`pages::procedure`]), 振込 and 収納サービスへの支払
+//!   share one transaction flow ([`pages::transaction`]).
+//! * Request plumbing: [`session`] (cookie and the session layer),
+//!   [`request`] (`Ctx`, `LoggedIn`, `CsrfForm`), [`page`] (`Page`,
+//!   `PageError`), [`security`] (the security-headers layer), [`csrf`].
+//! * Building blocks: [`layout`], [`forms`], [`i18n`], [`clock`],
+//!   [`credentials`] and [`login_limit`], [`pending`], [`demo`].
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-use std::ops::Deref;
 use std::path::PathBuf;
-use std::sync::Arc;
 
+use axum::middleware;
 use axum::response::Redirect;
 use axum::routing::{get, post};
 
-pub mod account;
-pub mod api;
-pub mod auth;
 pub mod clock;
-pub mod context;
+pub mod credentials;
 pub mod csrf;
+pub mod db;
 pub mod demo;
-pub mod exchange;
 pub mod forms;
 pub mod i18n;
 pub mod layout;
-pub mod login;
+pub mod login_limit;
+pub mod page;
+pub mod pages;
 pub mod pending;
-pub mod ratelimit;
+pub mod request;
+pub mod security;
 pub mod session;
-pub mod start;
-pub mod stop;
-pub mod store;
+pub mod state;
 #[cfg(test)]
 mod tests;
+pub mod token_service_client;
+
+pub use state::AppState;
+
+use pages::{account, exchange, login, procedure, start, stop, transaction};
 
 /// The bank's public identity (from `softtoken-bank profile`).
 #[derive(Debug, Clone)]
@@ -56,14 +67,15 @@ pub struct BankInfo {
     pub server_key_id: String,
 }
 
-/// Everything web banking needs from the server's start-up.
-#[derive(Debug, Clone)]
+/// Everything web banking needs from the server's start-up. Its `Debug`
+/// shows no key.
+#[derive(Clone)]
 pub struct WebConfig {
     /// The server's data directory (web banking keeps its own SQLite file there).
     pub data_dir: PathBuf,
     /// Base URL of the token service's back-end API (this same process).
     pub token_service_url: String,
-    /// Bearer key for the back-end API (never logged).
+    /// Bearer key for the back-end API (redacted in `Debug`, never logged).
     pub api_key: String,
     /// The bank's public identity.
     pub bank: BankInfo,
@@ -73,117 +85,86 @@ pub struct WebConfig {
     pub test_clock: bool,
 }
 
+impl std::fmt::Debug for WebConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebConfig")
+            .field("data_dir", &self.data_dir)
+            .field("token_service_url", &self.token_service_url)
+            .field("api_key", &"[redacted]")
+            .field("bank", &self.bank)
+            .field("demo", &self.demo)
+            .field("test_clock", &self.test_clock)
+            .finish()
+    }
+}
+
 /// Errors starting web banking.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WebError {
-    /// Storage could not be opened.
-    #[error("web banking storage: {0}")]
-    Storage(String),
+    /// `web.sqlite` could not be opened or written.
+    #[error(transparent)]
+    Storage(#[from] db::DbError),
     /// The back-end API client could not be built.
     #[error("web banking back-end client: {0}")]
-    Backend(#[from] api::ApiError),
+    Backend(#[from] token_service_client::TokenServiceError),
+    /// A password could not be hashed.
+    #[error("web banking: password hashing failed")]
+    Hashing,
+    /// The demo credentials file could not be written.
+    #[error("web banking: {}: {source}", demo::FILE)]
+    DemoFile {
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The start-up task did not finish.
+    #[error("web banking: the start-up task did not finish")]
+    StartUp,
 }
 
-/// Shared state of all page handlers.
-pub struct Inner {
-    /// web.sqlite.
-    pub store: store::Store,
-    /// Back-end API client.
-    pub backend: api::Backend,
-    /// Bank identity (pairing link).
-    pub bank: BankInfo,
-    /// Display name.
-    pub bank_name: String,
-    /// Honour `X-Test-Time`.
-    pub test_clock: bool,
-    /// Cookies carry `Secure` (bank URL is https).
-    pub secure: bool,
-    /// Codes waiting between steps (memory only).
-    pub pending: pending::Pending,
-    /// Failed logins per contract ID.
-    pub limit_account: ratelimit::RateLimiter,
-    /// Failed logins per client address.
-    pub limit_client: ratelimit::RateLimiter,
-    /// Hash verified for unknown contract IDs (equal timing).
-    pub dummy_hash: String,
-}
-
-/// Cheap-to-clone handle on [`Inner`].
-#[derive(Clone)]
-pub struct AppState(Arc<Inner>);
-
-impl Deref for AppState {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("bank", &self.bank)
-            .finish_non_exhaustive()
-    }
-}
-
-impl AppState {
-    /// Opens storage and builds the state (demo customers are created by
-    /// [`router`]).
-    pub fn new(cfg: &WebConfig) -> Result<AppState, WebError> {
-        let store =
-            store::Store::open(&cfg.data_dir).map_err(|e| WebError::Storage(e.to_string()))?;
-        let backend = api::Backend::new(&cfg.token_service_url, &cfg.api_key)?;
-        let dummy_hash = auth::hash_password("not a customer password")
-            .map_err(|_| WebError::Storage("password hashing failed".into()))?;
-        Ok(AppState(Arc::new(Inner {
-            store,
-            backend,
-            bank_name: cfg.bank.name.clone(),
-            secure: cfg.bank.url.starts_with("https://"),
-            bank: cfg.bank.clone(),
-            test_clock: cfg.test_clock,
-            pending: pending::Pending::default(),
-            limit_account: ratelimit::RateLimiter::new(ratelimit::PER_ACCOUNT, ratelimit::WINDOW),
-            limit_client: ratelimit::RateLimiter::new(ratelimit::PER_CLIENT, ratelimit::WINDOW),
-            dummy_hash,
-        })))
-    }
-}
-
-/// Builds the web-banking router: every route except `/v1/*`.
+/// Builds the web-banking router: every route except `/v1/*`. Opens
+/// `web.sqlite` and, with `demo`, creates the demo customers and prints
+/// their `demo customer: contract_id=… password=…` lines (on the blocking
+/// pool).
 pub async fn router(cfg: WebConfig) -> Result<axum::Router, WebError> {
     let state = tokio::task::spawn_blocking(move || -> Result<AppState, WebError> {
         let state = AppState::new(&cfg)?;
         if cfg.demo {
-            for (id, pw) in demo::ensure(&state.store, &cfg.data_dir)? {
+            for (id, pw) in demo::ensure(&state.db.blocking(), &cfg.data_dir)? {
                 println!("demo customer: contract_id={id} password={pw}");
             }
         }
         Ok(state)
     })
     .await
-    .map_err(|e| WebError::Storage(format!("start-up task: {e}")))??;
+    .map_err(|_| WebError::StartUp)??;
     Ok(routes(state))
 }
 
-/// The routes over a built state.
+/// The routes over a built state, with the session layer and the
+/// security-headers layer around every one.
 pub fn routes(state: AppState) -> axum::Router {
+    use exchange::Exchange;
+    use start::Start;
+    use stop::Stop;
+    use transaction::{Payment, Transfer};
     axum::Router::new()
         .route("/", get(|| async { Redirect::to("/login") }))
         .route("/login", get(login::show).post(login::submit))
         .route("/login/otp", get(login::show_otp).post(login::submit_otp))
         .route("/logout", post(login::logout))
-        .route("/start", get(start::show_auth).post(start::submit_auth))
+        .route(
+            "/start",
+            get(procedure::show_auth::<Start>).post(procedure::submit_auth::<Start>),
+        )
         .route(
             "/start/register",
             get(start::show_register).post(start::submit_register),
         )
-        .route("/start/result", get(start::show_result))
+        .route("/start/result", get(procedure::show_result::<Start>))
         .route(
             "/exchange",
-            get(exchange::show_auth).post(exchange::submit_auth),
+            get(procedure::show_auth::<Exchange>).post(procedure::submit_auth::<Exchange>),
         )
         .route(
             "/exchange/old",
@@ -193,28 +174,36 @@ pub fn routes(state: AppState) -> axum::Router {
             "/exchange/new",
             get(exchange::show_new).post(exchange::submit_new),
         )
-        .route("/exchange/result", get(exchange::show_result))
-        .route("/stop", get(stop::show_auth).post(stop::submit_auth))
+        .route("/exchange/result", get(procedure::show_result::<Exchange>))
+        .route(
+            "/stop",
+            get(procedure::show_auth::<Stop>).post(procedure::submit_auth::<Stop>),
+        )
         .route("/stop/otp", get(stop::show_otp).post(stop::submit_otp))
         .route(
             "/stop/confirm",
             get(stop::show_confirm).post(stop::submit_confirm),
         )
-        .route("/stop/result", get(stop::show_result))
+        .route("/stop/result", get(procedure::show_result::<Stop>))
         .route("/account", get(account::home))
         .route(
             "/account/transfer",
-            get(account::show_transfer).post(account::submit_transfer),
+            get(transaction::show::<Transfer>).post(transaction::submit::<Transfer>),
         )
         .route(
             "/account/payment",
-            get(account::show_payment).post(account::submit_payment),
+            get(transaction::show::<Payment>).post(transaction::submit::<Payment>),
         )
         .route(
             "/account/settings",
             get(account::show_settings).post(account::submit_settings),
         )
         .route("/account/history", get(account::history))
-        .route("/account/done", get(account::done))
+        .route("/account/done", get(transaction::done))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            session::layer,
+        ))
+        .layer(middleware::from_fn(security::headers))
         .with_state(state)
 }

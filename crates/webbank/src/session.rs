@@ -3,18 +3,33 @@
 //! copy of `web.sqlite` cannot be replayed as a cookie. Every visitor gets
 //! a session (it carries the CSRF token and language before login); the id
 //! is replaced whenever the customer authenticates (no session fixation).
+//!
+//! [`layer`] is the middleware that loads the session before a page
+//! handler runs and stores it (and sets the cookie) after: handlers only
+//! change [`SessionData`] through their [`Ctx`](crate::request::Ctx) and
+//! hand it back in the [`Page`](crate::page::Page) they return.
 
+use axum::extract::{Request, State};
+use axum::http::header::{COOKIE as COOKIE_HEADER, SET_COOKIE};
+use axum::http::{HeaderValue, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::csrf;
-use super::i18n::Lang;
+use crate::clock;
+use crate::csrf;
+use crate::i18n::Lang;
+use crate::page::PageError;
+use crate::state::AppState;
 
 /// Cookie name.
 pub const COOKIE: &str = "stk_bank_session";
 /// Idle lifetime of a session, seconds.
 pub const IDLE_SECONDS: i64 = 20 * 60;
+/// An unchanged session's expiry is rewritten at most this often.
+pub const REFRESH_SECONDS: i64 = 60;
 
 /// Which procedure a flow belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +63,19 @@ pub struct Flow {
     pub typed_serial: Option<String>,
 }
 
+impl Flow {
+    /// A flow of `procedure` for `customer` just past its 利用者認証 (step 2).
+    pub fn opened(procedure: Procedure, customer: String) -> Flow {
+        Flow {
+            procedure,
+            customer,
+            step: 2,
+            receipt: None,
+            typed_serial: None,
+        }
+    }
+}
+
 /// What a session carries (stored as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionData {
@@ -76,6 +104,31 @@ impl SessionData {
     /// The flow if it is `procedure`'s.
     pub fn flow_of(&self, procedure: Procedure) -> Option<&Flow> {
         self.flow.as_ref().filter(|f| f.procedure == procedure)
+    }
+}
+
+/// A session: cookie id, database key and contents. The layer puts the
+/// loaded one into the request's extensions; a [`Page`](crate::page::Page)
+/// puts the one to store into the response's extensions.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Cookie value (never stored).
+    pub(crate) id: String,
+    /// Database key: SHA-256 of the id.
+    pub(crate) key: String,
+    /// Contents.
+    pub(crate) data: SessionData,
+}
+
+impl Session {
+    /// A new anonymous session in `lang`.
+    pub(crate) fn fresh(lang: Lang) -> Session {
+        let id = new_id();
+        Session {
+            key: key_of(&id),
+            id,
+            data: SessionData::fresh(lang),
+        }
     }
 }
 
@@ -110,12 +163,86 @@ pub fn set_cookie(id: &str, secure: bool) -> String {
     )
 }
 
-/// The `Set-Cookie` value that removes the cookie.
-pub fn clear_cookie(secure: bool) -> String {
-    format!(
-        "{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
-        if secure { "; Secure" } else { "" }
-    )
+/// The `?lang=` of a request, if it names a language.
+fn query_lang(uri: &Uri) -> Option<Lang> {
+    uri.query().and_then(|q| {
+        q.split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == "lang")
+            .and_then(|(_, v)| Lang::parse(v))
+    })
+}
+
+/// The session middleware of every page route.
+///
+/// Contract: before the handler, the session named by the cookie (if it
+/// exists and has not expired) or else a fresh anonymous one is put into
+/// the request's extensions as a [`Session`], with `?lang=` applied. After
+/// the handler, the [`Session`] in the response's extensions (or, if the
+/// response carries none, the loaded one) is stored with a new idle expiry
+/// — skipped when it is unchanged and was refreshed less than
+/// [`REFRESH_SECONDS`] ago — and its cookie is set. A session whose id the
+/// handler replaced has its old row deleted. A 500 answer stores nothing
+/// and sets no cookie; a failed store turns the answer into a 500.
+pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let now = clock::system_now();
+    let cookie_id = req
+        .headers()
+        .get_all(COOKIE_HEADER)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(id_from_cookie_header);
+    let mut stored: Option<(SessionData, i64)> = None;
+    let mut loaded = None;
+    if let Some(id) = cookie_id {
+        let key = key_of(&id);
+        // An unreadable or failed load starts a fresh session; if storage
+        // is really down, storing that one fails below.
+        if let Ok(Some((json, expires))) = state.db.session(&key, now).await {
+            if let Ok(data) = serde_json::from_str::<SessionData>(&json) {
+                stored = Some((data.clone(), expires));
+                loaded = Some(Session { id, key, data });
+            }
+        }
+    }
+    let mut session = loaded.unwrap_or_else(|| Session::fresh(Lang::Ja));
+    if let Some(l) = query_lang(req.uri()) {
+        session.data.lang = l;
+    }
+    let loaded_key = session.key.clone();
+    req.extensions_mut().insert(session.clone());
+
+    let mut resp = next.run(req).await;
+    if resp.status() == StatusCode::INTERNAL_SERVER_ERROR {
+        return resp;
+    }
+    let out = resp.extensions_mut().remove::<Session>().unwrap_or(session);
+    if out.key != loaded_key {
+        // Rotated: the old id must not open this session again.
+        let _ = state.db.delete_session(&loaded_key, now).await;
+        stored = None;
+    }
+    let unchanged = stored.is_some_and(|(data, expires)| {
+        data == out.data && expires - now > IDLE_SECONDS - REFRESH_SECONDS
+    });
+    if !unchanged {
+        let Ok(json) = serde_json::to_string(&out.data) else {
+            return PageError::Internal.into_response();
+        };
+        if let Err(e) = state
+            .db
+            .save_session(&out.key, json, now + IDLE_SECONDS, now)
+            .await
+        {
+            tracing::error!("session not stored: {e}");
+            return PageError::Internal.into_response();
+        }
+    }
+    // Sent on every answer: it refreshes the cookie's Max-Age.
+    if let Ok(v) = HeaderValue::from_str(&set_cookie(&out.id, state.secure)) {
+        resp.headers_mut().append(SET_COOKIE, v);
+    }
+    resp
 }
 
 #[cfg(test)]
@@ -141,17 +268,19 @@ mod tests {
     #[test]
     fn session_data_holds_no_code() {
         let mut s = SessionData::fresh(Lang::En);
-        s.flow = Some(Flow {
-            procedure: Procedure::Exchange,
-            customer: "1000001".into(),
-            step: 2,
-            receipt: None,
-            typed_serial: None,
-        });
+        s.flow = Some(Flow::opened(Procedure::Exchange, "1000001".into()));
         let json = serde_json::to_string(&s).unwrap();
         let back: SessionData = serde_json::from_str(&json).unwrap();
         assert_eq!(back, s);
         assert!(back.flow_of(Procedure::Exchange).is_some());
         assert!(back.flow_of(Procedure::Stop).is_none());
+    }
+
+    #[test]
+    fn lang_from_the_query() {
+        let u: Uri = "/login?x=1&lang=en".parse().unwrap();
+        assert_eq!(query_lang(&u), Some(Lang::En));
+        let u: Uri = "/login?lang=fr".parse().unwrap();
+        assert_eq!(query_lang(&u), None);
     }
 }

@@ -12,6 +12,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::*;
+use crate::db::TokenChange;
 
 const GOOD: &str = "111111";
 const USED: &str = "222222";
@@ -91,15 +92,13 @@ impl Web {
             test_clock,
         };
         let state = AppState::new(&cfg).unwrap();
-        let hash = auth::hash_password(PASSWORD).unwrap();
-        state
-            .store
-            .upsert_customer("1000001", "テスト", &hash, 0)
-            .unwrap();
-        state
-            .store
-            .set_token("1000001", store::TokenChange::Set("K7M3Q9XZ2PD0".into()))
-            .unwrap();
+        let hash = credentials::hash_password(PASSWORD).unwrap();
+        {
+            let db = state.db.blocking();
+            db.upsert_customer("1000001", "テスト", &hash, 0).unwrap();
+            db.set_token("1000001", TokenChange::Set("K7M3Q9XZ2PD0".into()))
+                .unwrap();
+        }
         let app = routes(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -200,6 +199,26 @@ fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
+#[test]
+fn the_config_debug_shows_no_key() {
+    let cfg = WebConfig {
+        data_dir: "/tmp/x".into(),
+        token_service_url: "http://127.0.0.1:1".into(),
+        api_key: "secret-api-key-value".into(),
+        bank: BankInfo {
+            bank_id: "b".into(),
+            name: "n".into(),
+            url: "http://127.0.0.1:1".into(),
+            server_key_id: "k".into(),
+        },
+        demo: false,
+        test_clock: false,
+    };
+    let text = format!("{cfg:?}");
+    assert!(!text.contains("secret-api-key-value"), "{text}");
+    assert!(text.contains("[redacted]"));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn csrf_is_required_and_login_rotates_the_session() {
     let (backend, _) = mock_backend().await;
@@ -251,7 +270,7 @@ async fn wrong_passwords_are_rate_limited_and_keep_the_contract_id() {
     let (backend, _) = mock_backend().await;
     let mut web = Web::start(&backend, false).await;
     let csrf = web.csrf("/login").await;
-    for _ in 0..ratelimit::PER_ACCOUNT {
+    for _ in 0..login_limit::PER_ACCOUNT {
         let (status, html, _) = web
             .post(
                 "/login",
@@ -437,7 +456,7 @@ async fn token_service_down_gives_a_plain_message_and_keeps_the_form() {
     );
 }
 
-/// The shared 利用者認証 step (`auth::open_procedure`) behaves the same on
+/// The shared 利用者認証 step (`procedure::submit_auth`) behaves the same on
 /// each procedure's first screen: CSRF first, a wrong password keeps the
 /// contract ID on that procedure's own screen, the right one rotates the
 /// session and opens that procedure's next step (and only that one).
@@ -526,5 +545,160 @@ async fn each_procedure_opens_with_the_same_authentication_step() {
             StatusCode::SEE_OTHER,
             "{first} does not open {other}"
         );
+    }
+}
+
+impl Web {
+    async fn raw(&mut self, req: reqwest::RequestBuilder) -> reqwest::Response {
+        let req = match &self.cookie {
+            Some(c) => req.header("cookie", c),
+            None => req,
+        };
+        let resp = req.send().await.unwrap();
+        self.remember(&resp);
+        resp
+    }
+}
+
+fn assert_security_headers(what: &str, h: &reqwest::header::HeaderMap) {
+    let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let csp = get("content-security-policy");
+    for part in [
+        "default-src 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ] {
+        assert!(csp.contains(part), "{what}: CSP has {part}: {csp}");
+    }
+    assert_eq!(get("x-frame-options"), "DENY", "{what}");
+    assert_eq!(get("x-content-type-options"), "nosniff", "{what}");
+    assert_eq!(get("referrer-policy"), "no-referrer", "{what}");
+    assert_eq!(get("cache-control"), "no-store", "{what}");
+}
+
+/// The security-headers layer covers pages, redirects, the 403 page and
+/// the pages of a logged-in customer alike.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_answer_carries_the_security_headers() {
+    let (backend, _) = mock_backend().await;
+    let mut web = Web::start(&backend, false).await;
+    let url = |p: &str| format!("{}{p}", web.base);
+    let (login, account) = (url("/login"), url("/account"));
+    let resp = web.raw(web.http.get(&login)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_security_headers("login page", resp.headers());
+    let resp = web.raw(web.http.get(&account)).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_security_headers("redirect", resp.headers());
+    let resp = web.raw(web.http.post(&login).form(&[("csrf", "x")])).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert_security_headers("forgery page", resp.headers());
+    web.login().await;
+    let resp = web.raw(web.http.get(&account)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_security_headers("account page", resp.headers());
+}
+
+/// `LoggedIn`: every account page, shown or submitted, sends a visitor
+/// without a login to the login screen, and nothing reaches the token
+/// service.
+#[tokio::test(flavor = "multi_thread")]
+async fn account_pages_need_a_login() {
+    let (backend, seen) = mock_backend().await;
+    let mut web = Web::start(&backend, false).await;
+    for path in [
+        "/account",
+        "/account/transfer",
+        "/account/payment",
+        "/account/settings",
+        "/account/history",
+        "/account/done",
+    ] {
+        let resp = web.raw(web.http.get(format!("{}{path}", web.base))).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(
+            resp.headers().get("location").and_then(|v| v.to_str().ok()),
+            Some("/login"),
+            "{path}"
+        );
+    }
+    let csrf = web.csrf("/login").await;
+    for path in ["/account/transfer", "/account/payment", "/account/settings"] {
+        let mut form = transfer_form(GOOD, &csrf);
+        form.push(("otp_login", "on"));
+        let (status, _, loc) = web.post(path, &form, None).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "POST {path}");
+        assert_eq!(loc.as_deref(), Some("/login"), "POST {path}");
+    }
+    assert!(seen.lock().unwrap().bodies.is_empty(), "no back-end call");
+}
+
+/// `CsrfForm`: a logged-in customer's forms without the session's token
+/// are refused with 403 before anything is read or sent, and the session
+/// stays logged in.
+#[tokio::test(flavor = "multi_thread")]
+async fn account_forms_check_the_csrf_token() {
+    let (backend, seen) = mock_backend().await;
+    let mut web = Web::start(&backend, false).await;
+    web.login().await;
+    let zeros = "0".repeat(64);
+    for path in [
+        "/account/transfer",
+        "/account/payment",
+        "/account/settings",
+        "/logout",
+    ] {
+        let mut form = transfer_form(GOOD, &zeros);
+        form.push(("otp_login", "on"));
+        let (status, html, _) = web.post(path, &form, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        assert!(html.contains("不正な操作"), "{path}: the forgery page");
+        assert!(!html.contains(GOOD), "{path}: the code is not echoed");
+    }
+    assert!(seen.lock().unwrap().bodies.is_empty(), "no back-end call");
+    let (status, _) = web.get("/account").await;
+    assert_eq!(status, StatusCode::OK, "still logged in");
+}
+
+/// Every screen that asks for a code renders the one shared field.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_code_field_is_the_shared_component() {
+    let (backend, _) = mock_backend().await;
+    let mut web = Web::start(&backend, false).await;
+    let field = forms::otp_field(i18n::Lang::Ja).into_string();
+    assert!(field.contains(r#"id="f-otp""#));
+    assert!(field.contains(r#"autocomplete="one-time-code""#));
+    let mut pages = Vec::new();
+    for (first, next) in [
+        ("/start", "/start/register"),
+        ("/exchange", "/exchange/old"),
+        ("/stop", "/stop/otp"),
+    ] {
+        let csrf = web.csrf(first).await;
+        let (status, _, loc) = web
+            .post(
+                first,
+                &[
+                    ("csrf", &csrf),
+                    ("contract_id", "1000001"),
+                    ("password", PASSWORD),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, loc.as_deref()),
+            (StatusCode::SEE_OTHER, Some(next))
+        );
+        pages.push((next, web.get(next).await));
+    }
+    web.login().await;
+    for path in ["/account/transfer", "/account/payment", "/account/settings"] {
+        pages.push((path, web.get(path).await));
+    }
+    for (path, (status, html)) in pages {
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(html.matches(&field).count(), 1, "{path}");
+        assert_eq!(html.matches(r#"name="otp""#).count(), 1, "{path}");
     }
 }

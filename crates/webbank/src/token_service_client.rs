@@ -10,12 +10,14 @@ use softtoken_core::stk1::messages::{
     BindRequest, ChangeRequest, DeactivateRequest, ErrorBody, ErrorCode, Purpose, VerifyRequest,
 };
 
-use super::i18n::Lang;
+use zeroize::Zeroizing;
+
+use crate::i18n::Lang;
 
 /// Why a back-end call did not succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum ApiError {
+pub enum TokenServiceError {
     /// The token service refused the request with a wire error code.
     #[error("token service refused: {}", .code.as_str())]
     Refused {
@@ -32,11 +34,11 @@ pub enum ApiError {
     Protocol(u16),
 }
 
-impl ApiError {
+impl TokenServiceError {
     /// The refusal code, if any.
     pub fn code(&self) -> Option<ErrorCode> {
         match self {
-            ApiError::Refused { code, .. } => Some(*code),
+            TokenServiceError::Refused { code, .. } => Some(*code),
             _ => None,
         }
     }
@@ -44,7 +46,7 @@ impl ApiError {
     /// A plain message for the customer (never contains a code).
     pub fn message(&self, l: Lang) -> String {
         let (code, fails) = match self {
-            ApiError::Refused { code, fail_count } => (*code, *fail_count),
+            TokenServiceError::Refused { code, fail_count } => (*code, *fail_count),
             _ => {
                 return l
                     .t(
@@ -145,35 +147,35 @@ pub struct DeactivateOk {
     pub serial: String,
 }
 
-/// The back-end API client.
+/// The token service's back-end API client.
 #[derive(Clone)]
-pub struct Backend {
+pub struct TokenServiceClient {
     http: reqwest::Client,
     base: String,
-    api_key: String,
+    api_key: Zeroizing<String>,
 }
 
-impl std::fmt::Debug for Backend {
+impl std::fmt::Debug for TokenServiceClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Backend")
+        f.debug_struct("TokenServiceClient")
             .field("base", &self.base)
             .field("api_key", &"[redacted]")
             .finish()
     }
 }
 
-impl Backend {
+impl TokenServiceClient {
     /// A client of `base` (e.g. `http://127.0.0.1:8700`) with `api_key`.
-    pub fn new(base: &str, api_key: &str) -> Result<Backend, ApiError> {
+    pub fn new(base: &str, api_key: &str) -> Result<TokenServiceClient, TokenServiceError> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
             .no_proxy()
             .build()
-            .map_err(|_| ApiError::Unreachable)?;
-        Ok(Backend {
+            .map_err(|_| TokenServiceError::Unreachable)?;
+        Ok(TokenServiceClient {
             http,
             base: base.trim_end_matches('/').to_string(),
-            api_key: api_key.trim().to_string(),
+            api_key: Zeroizing::new(api_key.trim().to_string()),
         })
     }
 
@@ -182,11 +184,11 @@ impl Backend {
         path: &str,
         body: &B,
         test_time: Option<&str>,
-    ) -> Result<T, ApiError> {
+    ) -> Result<T, TokenServiceError> {
         let mut req = self
             .http
             .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.api_key)
+            .bearer_auth(self.api_key.as_str())
             .json(body);
         if let Some(t) = test_time {
             req = req.header("X-Test-Time", t);
@@ -195,23 +197,27 @@ impl Backend {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(path, timeout = e.is_timeout(), "token service unreachable");
-                return Err(ApiError::Unreachable);
+                return Err(TokenServiceError::Unreachable);
             }
         };
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|_| ApiError::Unreachable)?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|_| TokenServiceError::Unreachable)?;
         let answer = if status.is_success() {
-            serde_json::from_slice::<T>(&bytes).map_err(|_| ApiError::Protocol(status.as_u16()))
+            serde_json::from_slice::<T>(&bytes)
+                .map_err(|_| TokenServiceError::Protocol(status.as_u16()))
         } else {
             match serde_json::from_slice::<ErrorBody>(&bytes) {
-                Ok(e) => Err(ApiError::Refused {
+                Ok(e) => Err(TokenServiceError::Refused {
                     code: e.error,
                     fail_count: e.fail_count,
                 }),
-                Err(_) => Err(ApiError::Protocol(status.as_u16())),
+                Err(_) => Err(TokenServiceError::Protocol(status.as_u16())),
             }
         };
-        if let Err(ApiError::Protocol(s)) = &answer {
+        if let Err(TokenServiceError::Protocol(s)) = &answer {
             // Only the path and status: bodies may echo request fields.
             tracing::warn!(
                 path,
@@ -229,7 +235,7 @@ impl Backend {
         serial: &str,
         otp: &str,
         test_time: Option<&str>,
-    ) -> Result<BindOk, ApiError> {
+    ) -> Result<BindOk, TokenServiceError> {
         let body = BindRequest {
             v: 1,
             customer_id: customer_id.into(),
@@ -246,7 +252,7 @@ impl Backend {
         otp: &str,
         purpose: Purpose,
         test_time: Option<&str>,
-    ) -> Result<VerifyOk, ApiError> {
+    ) -> Result<VerifyOk, TokenServiceError> {
         let body = VerifyRequest {
             v: 1,
             customer_id: customer_id.into(),
@@ -264,7 +270,7 @@ impl Backend {
         new_serial: &str,
         new_otp: &str,
         test_time: Option<&str>,
-    ) -> Result<ChangeOk, ApiError> {
+    ) -> Result<ChangeOk, TokenServiceError> {
         let body = ChangeRequest {
             v: 1,
             customer_id: customer_id.into(),
@@ -281,7 +287,7 @@ impl Backend {
         customer_id: &str,
         otp: &str,
         test_time: Option<&str>,
-    ) -> Result<DeactivateOk, ApiError> {
+    ) -> Result<DeactivateOk, TokenServiceError> {
         let body = DeactivateRequest {
             v: 1,
             customer_id: customer_id.into(),
@@ -297,23 +303,23 @@ mod tests {
 
     #[test]
     fn messages_are_plain_and_carry_the_count() {
-        let e = ApiError::Refused {
+        let e = TokenServiceError::Refused {
             code: ErrorCode::InvalidOtp,
             fail_count: Some(3),
         };
         assert!(e.message(Lang::Ja).contains("連続3回目"));
         assert!(e.message(Lang::En).contains("3 time"));
-        let r = ApiError::Refused {
+        let r = TokenServiceError::Refused {
             code: ErrorCode::Replay,
             fail_count: None,
         };
         assert!(r.message(Lang::Ja).contains("使用済み"));
-        let l = ApiError::Refused {
+        let l = TokenServiceError::Refused {
             code: ErrorCode::Locked,
             fail_count: None,
         };
         assert!(l.message(Lang::Ja).contains("当金庫までご連絡ください"));
-        assert!(ApiError::Unreachable
+        assert!(TokenServiceError::Unreachable
             .message(Lang::En)
             .contains("not available"));
     }

@@ -1,5 +1,6 @@
-//! Password authentication (Argon2id) with the login rate limit. Used by
-//! the login screen and by the first step of 利用開始, 交換 and 利用中止.
+//! Customer credentials: Argon2id password hashes and the password check
+//! with the login rate limit. Used by the login screen and by the 利用者認証
+//! step of 利用開始, 交換 and 利用中止.
 
 use std::time::Instant;
 
@@ -8,16 +9,10 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use zeroize::Zeroizing;
 
-use axum::http::StatusCode;
-use axum::response::Response;
-use maud::Markup;
-
-use super::context::Ctx;
-use super::forms::AuthForm;
-use super::i18n::Lang;
-use super::session::{Flow, Procedure};
-use super::store::Customer;
-use super::AppState;
+use crate::db::Customer;
+use crate::i18n::Lang;
+use crate::request::Ctx;
+use crate::state::AppState;
 
 /// Why authentication failed (no detail that tells which field was wrong).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -124,7 +119,11 @@ pub async fn authenticate(
     {
         return Err(AuthError::Limited);
     }
-    let customer = state.store.customer(&id).map_err(|_| AuthError::Internal)?;
+    let customer = state
+        .db
+        .customer(&id)
+        .await
+        .map_err(|_| AuthError::Internal)?;
     let hash = customer
         .as_ref()
         .map(|c| c.password_hash.clone())
@@ -140,46 +139,6 @@ pub async fn authenticate(
                 state.limit_client.fail(&k, now);
             }
             Err(AuthError::Wrong)
-        }
-    }
-}
-
-/// The 利用者認証 step that opens 利用開始, 交換 and 利用中止.
-///
-/// Contract: checks the form's CSRF token, then the contract ID and
-/// password ([`authenticate`]). On success the session id is rotated, the
-/// session gets a fresh [`Flow`] of `procedure` at step 2 for that
-/// customer, and the browser is sent to `next`. On failure the same screen
-/// (`body`) is shown again with the plain message and the contract ID the
-/// customer typed (never the password), status 422.
-pub async fn open_procedure(
-    state: &AppState,
-    mut ctx: Ctx,
-    form: AuthForm,
-    procedure: Procedure,
-    next: &str,
-    title: &'static str,
-    body: impl Fn(&Ctx, &str, Option<&str>) -> Markup,
-) -> Response {
-    if !ctx.csrf_ok(&form.csrf) {
-        return ctx.csrf_failed(state);
-    }
-    let typed = form.contract_id.clone();
-    match authenticate(state, &ctx, &form.contract_id, form.password).await {
-        Ok(c) => {
-            ctx.rotate(state);
-            ctx.data.flow = Some(Flow {
-                procedure,
-                customer: c.contract_id,
-                step: 2,
-                receipt: None,
-                typed_serial: None,
-            });
-            ctx.redirect(state, next)
-        }
-        Err(e) => {
-            let page = body(&ctx, &typed, Some(e.message(ctx.lang())));
-            ctx.page_with_status(state, StatusCode::UNPROCESSABLE_ENTITY, title, page)
         }
     }
 }

@@ -3,19 +3,17 @@
 //! customer chose 「する」), and logout.
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::Response;
-use axum::Form;
 use maud::{html, Markup};
 use softtoken_core::stk1::messages::Purpose;
 
-use super::auth;
-use super::context::Ctx;
-use super::forms::{self, AuthForm, CodeForm, CsrfForm};
-use super::layout::{self, FieldKind};
-use super::session::{Flow, Procedure};
-use super::store::{Event, EventKind};
-use super::AppState;
+use crate::credentials;
+use crate::db::{Event, EventKind};
+use crate::forms::{self, AuthForm, CodeForm, NoFields};
+use crate::layout;
+use crate::page::PageResult;
+use crate::request::{CsrfForm, Ctx};
+use crate::session::{Flow, Procedure};
+use crate::state::AppState;
 
 fn login_body(ctx: &Ctx, contract_id: &str, error: Option<&str>) -> Markup {
     let l = ctx.lang();
@@ -27,9 +25,8 @@ fn login_body(ctx: &Ctx, contract_id: &str, error: Option<&str>) -> Markup {
         )) }
         form method="post" action="/login" #login-form {
             (layout::csrf_field(&ctx.data.csrf))
-            (layout::text_field(l.t("契約者ID（利用者番号）", "Contract ID (user number)"), "contract_id", contract_id, FieldKind::Digits(16)))
-            (layout::text_field(l.t("ログインパスワード", "Login password"), "password", "", FieldKind::Password))
-            div.buttons { button type="submit" #login-button { (l.t("ログイン", "Log in")) } }
+            (forms::credential_fields(l, contract_id))
+            div.buttons { (layout::submit("login-submit", l.t("ログイン", "Log in"))) }
         }
         div.login-proc {
             h2 { (l.t("ワンタイムパスワード", "One-time password")) }
@@ -51,52 +48,39 @@ fn login_title(ctx: &Ctx) -> &'static str {
 }
 
 /// `GET /login`.
-pub async fn show(State(state): State<AppState>, mut ctx: Ctx) -> Response {
+pub async fn show(State(state): State<AppState>, mut ctx: Ctx) -> PageResult {
     // Leaving a procedure for the login screen ends it.
     if ctx.data.flow.take().is_some() {
         state.pending.forget(ctx.key());
     }
     let body = login_body(&ctx, "", None);
-    ctx.page(&state, login_title(&ctx), body)
+    Ok(ctx.page(login_title(&ctx), body))
 }
 
-/// `POST /login`.
+/// `POST /login`: contract ID and password; then the account, or the
+/// login OTP step when the customer chose 「する」.
 pub async fn submit(
     State(state): State<AppState>,
     mut ctx: Ctx,
-    Form(f): Form<AuthForm>,
-) -> Response {
-    if !ctx.csrf_ok(&f.csrf) {
-        return ctx.csrf_failed(&state);
-    }
+    CsrfForm(f): CsrfForm<AuthForm>,
+) -> PageResult {
     let typed = f.contract_id.clone();
-    match auth::authenticate(&state, &ctx, &f.contract_id, f.password).await {
+    match credentials::authenticate(&state, &ctx, &f.contract_id, f.password).await {
         Ok(c) => {
             ctx.rotate(&state);
             if c.otp_login {
                 ctx.data.customer = None;
-                ctx.data.flow = Some(Flow {
-                    procedure: Procedure::LoginOtp,
-                    customer: c.contract_id,
-                    step: 2,
-                    receipt: None,
-                    typed_serial: None,
-                });
-                ctx.redirect(&state, "/login/otp")
+                ctx.data.flow = Some(Flow::opened(Procedure::LoginOtp, c.contract_id));
+                Ok(ctx.redirect("/login/otp"))
             } else {
                 ctx.data.flow = None;
                 ctx.data.customer = Some(c.contract_id);
-                ctx.redirect(&state, "/account")
+                Ok(ctx.redirect("/account"))
             }
         }
         Err(e) => {
             let body = login_body(&ctx, &typed, Some(e.message(ctx.lang())));
-            ctx.page_with_status(
-                &state,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                login_title(&ctx),
-                body,
-            )
+            Ok(ctx.refused(login_title(&ctx), body))
         }
     }
 }
@@ -111,10 +95,10 @@ fn otp_body(ctx: &Ctx, error: Option<&str>) -> Markup {
         )) }
         form method="post" action="/login/otp" #login-otp-form {
             (layout::csrf_field(&ctx.data.csrf))
-            (layout::text_field(l.t("ワンタイムパスワード(半角数字)", "One-time password (digits)"), "otp", "", FieldKind::Code))
+            (forms::otp_field(l))
             div.buttons {
-                a.button.secondary href="/login" { (l.t("戻る", "Back")) }
-                button type="submit" { (l.t("ログイン", "Log in")) }
+                (layout::back(l))
+                (layout::submit("login-otp-submit", l.t("ログイン", "Log in")))
             }
         }
     }
@@ -126,45 +110,34 @@ fn otp_title(ctx: &Ctx) -> &'static str {
 }
 
 /// `GET /login/otp`.
-pub async fn show_otp(State(state): State<AppState>, ctx: Ctx) -> Response {
+pub async fn show_otp(ctx: Ctx) -> PageResult {
     if ctx.data.flow_of(Procedure::LoginOtp).is_none() {
-        return ctx.redirect(&state, "/login");
+        return Ok(ctx.redirect("/login"));
     }
     let body = otp_body(&ctx, None);
-    ctx.page(&state, otp_title(&ctx), body)
+    Ok(ctx.page(otp_title(&ctx), body))
 }
 
-/// `POST /login/otp`.
+/// `POST /login/otp`: the code (purpose `login`) completes the login.
 pub async fn submit_otp(
     State(state): State<AppState>,
     mut ctx: Ctx,
-    Form(f): Form<CodeForm>,
-) -> Response {
-    if !ctx.csrf_ok(&f.csrf) {
-        return ctx.csrf_failed(&state);
-    }
+    CsrfForm(f): CsrfForm<CodeForm>,
+) -> PageResult {
     let Some(customer) = ctx
         .data
         .flow_of(Procedure::LoginOtp)
         .map(|f| f.customer.clone())
     else {
-        return ctx.redirect(&state, "/login");
+        return Ok(ctx.redirect("/login"));
     };
     let l = ctx.lang();
     let code = match forms::parse_code(&f.otp, l) {
         Ok(c) => c,
-        Err(msg) => {
-            let body = otp_body(&ctx, Some(msg));
-            return ctx.page_with_status(
-                &state,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                otp_title(&ctx),
-                body,
-            );
-        }
+        Err(msg) => return Ok(ctx.refused(otp_title(&ctx), otp_body(&ctx, Some(msg)))),
     };
     match state
-        .backend
+        .token_service
         .verify(
             &customer,
             code.as_str(),
@@ -174,38 +147,29 @@ pub async fn submit_otp(
         .await
     {
         Ok(_) => {
-            let _ = state.store.add_event(
-                &customer,
-                &Event::new(ctx.now, EventKind::Accepted, "login"),
-            );
+            let _ = state
+                .db
+                .add_event(&customer, Event::new(ctx.now, EventKind::Accepted, "login"))
+                .await;
             ctx.rotate(&state);
             ctx.data.flow = None;
             ctx.data.customer = Some(customer);
-            ctx.redirect(&state, "/account")
+            Ok(ctx.redirect("/account"))
         }
         Err(e) => {
-            forms::record_refusal(&state, &customer, "login", &e, ctx.now);
+            forms::record_refusal(&state, &customer, "login", &e, ctx.now).await;
             let msg = e.message(l);
-            let body = otp_body(&ctx, Some(&msg));
-            ctx.page_with_status(
-                &state,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                otp_title(&ctx),
-                body,
-            )
+            Ok(ctx.refused(otp_title(&ctx), otp_body(&ctx, Some(&msg))))
         }
     }
 }
 
-/// `POST /logout`.
+/// `POST /logout`: a fresh anonymous session replaces this one.
 pub async fn logout(
     State(state): State<AppState>,
     mut ctx: Ctx,
-    Form(f): Form<CsrfForm>,
-) -> Response {
-    if !ctx.csrf_ok(&f.csrf) {
-        return ctx.csrf_failed(&state);
-    }
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> PageResult {
     ctx.reset(&state);
-    ctx.redirect(&state, "/login")
+    Ok(ctx.redirect("/login"))
 }

@@ -1,0 +1,77 @@
+//! The state shared by every page handler.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use crate::credentials;
+use crate::db::Db;
+use crate::login_limit::{RateLimiter, PER_ACCOUNT, PER_CLIENT, WINDOW};
+use crate::pending::Pending;
+use crate::token_service_client::TokenServiceClient;
+use crate::{BankInfo, WebConfig, WebError};
+
+/// Shared state of all page handlers.
+pub struct Inner {
+    /// web.sqlite.
+    pub db: Db,
+    /// Client of the token service's back-end API.
+    pub token_service: TokenServiceClient,
+    /// Bank identity (pairing link).
+    pub bank: BankInfo,
+    /// Display name (page header).
+    pub bank_name: Arc<str>,
+    /// Honour `X-Test-Time`.
+    pub test_clock: bool,
+    /// Cookies carry `Secure` (bank URL is https).
+    pub secure: bool,
+    /// Codes waiting between steps (memory only).
+    pub pending: Pending,
+    /// Failed logins per contract ID.
+    pub limit_account: RateLimiter,
+    /// Failed logins per client address.
+    pub limit_client: RateLimiter,
+    /// Hash verified for unknown contract IDs (equal timing).
+    pub dummy_hash: String,
+}
+
+/// Cheap-to-clone handle on [`Inner`].
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("bank", &self.bank)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Opens storage and builds the state (blocking: call it outside the
+    /// async workers; demo customers are created by [`crate::router`]).
+    pub fn new(cfg: &WebConfig) -> Result<AppState, WebError> {
+        let db = Db::open(&cfg.data_dir)?;
+        let token_service = TokenServiceClient::new(&cfg.token_service_url, &cfg.api_key)?;
+        let dummy_hash =
+            credentials::hash_password("not a customer password").map_err(|_| WebError::Hashing)?;
+        Ok(AppState(Arc::new(Inner {
+            db,
+            token_service,
+            bank_name: Arc::from(cfg.bank.name.as_str()),
+            secure: cfg.bank.url.starts_with("https://"),
+            bank: cfg.bank.clone(),
+            test_clock: cfg.test_clock,
+            pending: Pending::default(),
+            limit_account: RateLimiter::new(PER_ACCOUNT, WINDOW),
+            limit_client: RateLimiter::new(PER_CLIENT, WINDOW),
+            dummy_hash,
+        })))
+    }
+}
