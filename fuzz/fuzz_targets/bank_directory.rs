@@ -19,8 +19,12 @@ use softtoken_core::stk1::link::PairLink;
 use std::collections::BTreeSet;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let Ok(dir) = BankDirectory::from_json(text) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(dir) = BankDirectory::from_json(text) else {
+        return;
+    };
     let ids: BTreeSet<_> = dir.banks().iter().map(|b| b.id.as_str()).collect();
     assert_eq!(ids.len(), dir.banks().len());
     for bank in dir.banks() {

@@ -16,7 +16,9 @@ use libfuzzer_sys::fuzz_target;
 use softtoken_core::stk1::link::PairLink;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let mut dir = BankDirectory::builtin();
     let before = dir.clone();
     match dir.trust_profile(text) {

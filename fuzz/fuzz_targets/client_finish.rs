@@ -24,7 +24,9 @@ fuzz_target!(|data: &[u8]| {
         let confirm = softtoken_core::encoding::encode(&pending.client_confirm);
         (resp, key, confirm)
     });
-    let Ok(resp) = decode::<InitResponse>(data) else { return };
+    let Ok(resp) = decode::<InitResponse>(data) else {
+        return;
+    };
     let (client, _) = pairing::client();
     if let Ok(paired) = client.finish(&resp) {
         assert_eq!(resp.serial, genuine.serial);

@@ -18,7 +18,8 @@ use std::sync::OnceLock;
 fn dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("softtoken-fuzz-tokens-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("softtoken-fuzz-tokens-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temporary profile directory");
         dir
     })
@@ -33,7 +34,10 @@ fuzz_target!(|data: &[u8]| {
         Ok((store, _recovered)) => store.entries().to_vec(),
         Err(_) => {
             // A refused file is left exactly as it was.
-            assert_eq!(std::fs::read(dir.join(FILE_NAME)).ok().as_deref(), Some(data));
+            assert_eq!(
+                std::fs::read(dir.join(FILE_NAME)).ok().as_deref(),
+                Some(data)
+            );
             return;
         }
     };

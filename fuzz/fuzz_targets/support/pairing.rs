@@ -46,7 +46,12 @@ pub fn device() -> Device {
 }
 
 pub fn client() -> (ClientHandshake, InitRequest) {
-    ClientHandshake::start(&mut FixedRng(0x01), KID, &server_key().public_bytes(), device())
+    ClientHandshake::start(
+        &mut FixedRng(0x01),
+        KID,
+        &server_key().public_bytes(),
+        device(),
+    )
 }
 
 pub fn server_ephemeral() -> ServerEphemeral {
