@@ -86,7 +86,7 @@ async fn setup(a: &Args, http: &reqwest::Client, base: u64) -> Result<Vec<Tok>, 
     let dir = DataDir::open_existing(&a.data).map_err(|e| e.to_string())?;
     let kid = dir.server_key.id().to_string();
     let server_pub = dir.server_key.public_bytes();
-    let api_key = dir.api_key.to_string();
+    let api_key = dir.api_key.clone();
     let mut out = Vec::with_capacity(a.tokens);
     for i in 0..a.tokens {
         let device = Device {
@@ -100,7 +100,7 @@ async fn setup(a: &Args, http: &reqwest::Client, base: u64) -> Result<Vec<Tok>, 
                 .header("x-test-time", base.to_string())
                 .json(&body);
             if auth {
-                r = r.bearer_auth(&api_key);
+                r = r.bearer_auth(api_key.expose());
             }
             r.send()
         };
@@ -247,7 +247,7 @@ async fn main() {
         setup_start.elapsed().as_secs_f64()
     );
     let api_key = match DataDir::open_existing(&a.data) {
-        Ok(d) => d.api_key.to_string(),
+        Ok(d) => d.api_key,
         Err(e) => {
             eprintln!("loadgen: {e}");
             std::process::exit(1);
@@ -277,7 +277,7 @@ async fn main() {
             handles.push(tokio::spawn(async move {
                 let mut lat: Vec<u32> = Vec::with_capacity(100_000);
                 let mut mine = mine;
-                let mut conn = match Conn::open(&addr, &key).await {
+                let mut conn = match Conn::open(&addr, key.expose()).await {
                     Ok(c) => c,
                     Err(e) => {
                         eprintln!("loadgen: connect: {e}");

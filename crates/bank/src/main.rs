@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use softtoken_token_service::db::Synchronous;
 use softtoken_token_service::keys::{DataDir, KeyFileError};
-use softtoken_token_service::store::Synchronous;
 
 mod serve;
 

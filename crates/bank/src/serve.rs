@@ -15,12 +15,12 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tower::Service;
 
-use softtoken_token_service::api::{self, ApiState};
+use softtoken_token_service::db::{Db, DbConfig, DbError, Synchronous};
+use softtoken_token_service::http::{self as api, ApiState};
 use softtoken_token_service::keys::{
     DataDir, KeyFileError, StoredProfile, DB_FILE, DEFAULT_BANK_ID, DEFAULT_BANK_NAME,
 };
 use softtoken_token_service::seal::Sealer;
-use softtoken_token_service::store::{Store, StoreConfig, StoreError, Synchronous};
 use softtoken_webbank::{self as web, BankInfo, WebConfig, WebError};
 
 /// Options of `serve`.
@@ -56,9 +56,9 @@ pub enum ServeError {
     /// Key files or profile.
     #[error(transparent)]
     Keys(#[from] KeyFileError),
-    /// Database.
+    /// Token-service database.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Db(#[from] DbError),
     /// Web banking.
     #[error(transparent)]
     Web(#[from] WebError),
@@ -103,16 +103,16 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     };
     dir.save_profile(&profile)?;
 
-    let mut cfg = StoreConfig::new(opts.data.join(DB_FILE));
+    let mut cfg = DbConfig::new(opts.data.join(DB_FILE));
     cfg.synchronous = opts.synchronous;
     cfg.group_commit = opts.group_commit;
     let sealer = Arc::new(Sealer::new(&dir.kek));
-    let store = Store::open(cfg, sealer)?;
+    let db = Db::open(cfg, sealer)?;
 
     let web_cfg = WebConfig {
         data_dir: opts.data.clone(),
         token_service_url: local_url.clone(),
-        api_key: dir.api_key.to_string(),
+        api_key: dir.api_key.expose().to_string(),
         bank: BankInfo {
             bank_id: profile.bank_id.clone(),
             name: profile.name.clone(),
@@ -133,7 +133,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     let mut keys = HashMap::new();
     keys.insert(key_id, server_key);
     let state = Arc::new(ApiState {
-        store,
+        db,
         keys,
         api_key,
         test_clock: opts.test_clock,

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use softtoken_core::encoding::{decode_array, encode};
+use softtoken_core::stk1::api_key::ApiKey;
 use softtoken_core::stk1::server::ServerKey;
 use zeroize::Zeroizing;
 
@@ -110,8 +111,8 @@ pub struct DataDir {
     pub server_key: ServerKey,
     /// Key-encryption key.
     pub kek: Zeroizing<[u8; 32]>,
-    /// Back-end API key (base32 text).
-    pub api_key: Zeroizing<String>,
+    /// Back-end API key (its base32 text).
+    pub api_key: ApiKey,
 }
 
 impl std::fmt::Debug for DataDir {
@@ -222,12 +223,15 @@ impl DataDir {
         }
         let server_key = load_or_create_server_key(dir)?;
         let kek = load_or_create_32(&dir.join(KEK_FILE))?;
-        let api = load_or_create_32(&dir.join(API_KEY_FILE))?;
+        let api_path = dir.join(API_KEY_FILE);
+        let api = load_or_create_32(&api_path)?;
+        let api_key =
+            ApiKey::new(encode(&*api)).map_err(|_| corrupted(&api_path, "bad API key"))?;
         Ok(DataDir {
             path: dir.to_path_buf(),
             server_key,
             kek,
-            api_key: Zeroizing::new(encode(&*api)),
+            api_key,
         })
     }
 
@@ -262,6 +266,7 @@ impl DataDir {
     pub fn save_profile(&self, p: &StoredProfile) -> Result<(), KeyFileError> {
         let path = self.path.join(PROFILE_FILE);
         let tmp = self.path.join("profile.json.tmp");
+        // Serialising a struct of strings cannot fail.
         let text = serde_json::to_vec_pretty(p).unwrap_or_default();
         fs::write(&tmp, text).map_err(io(&tmp))?;
         fs::rename(&tmp, &path).map_err(io(&path))?;
@@ -297,9 +302,12 @@ mod tests {
         assert_eq!(a.server_key.public_bytes(), b.server_key.public_bytes());
         assert_eq!(a.server_key.id(), b.server_key.id());
         assert_eq!(*a.kek, *b.kek);
-        assert_eq!(*a.api_key, *b.api_key);
+        assert_eq!(a.api_key, b.api_key);
         let shown = format!("{a:?}");
-        assert!(!shown.contains(a.api_key.as_str()));
+        assert!(!shown.contains(a.api_key.expose()));
+        assert!(!shown.contains(&encode(&*a.kek)));
+        let file = fs::read_to_string(d.join(API_KEY_FILE)).unwrap();
+        assert_eq!(file.trim_end(), a.api_key.expose());
     }
 
     #[test]

@@ -1,0 +1,355 @@
+//! The token service's durable state: one SQLite database (WAL) owned by a
+//! single writer thread that applies every state change.
+//!
+//! Contract:
+//! * every request is one [`Operation`] (the types of [`crate::ops`])
+//!   applied by the writer thread inside a SAVEPOINT of a `BEGIN IMMEDIATE`
+//!   transaction; an operation's writes are all kept or (on a storage
+//!   error) all rolled back;
+//! * **group commit**: the writer takes every operation already queued (up
+//!   to [`DbConfig::max_batch`]) into one transaction and commits — one
+//!   fsync — before it answers any of them. Operations in a batch are
+//!   applied in order and each sees the writes of the ones before, so a
+//!   batch gives exactly the results of running them one by one; nobody is
+//!   answered before the commit that made their change durable. With group
+//!   commit off every operation has its own transaction;
+//! * the verifier's record is stored with a compare-and-set
+//!   (`UPDATE … WHERE serial = ? AND last_step IS ? AND …`) on
+//!   the record that was read, so the same code never passes twice even if
+//!   another writer (a second process on the same file) raced this one;
+//! * token secrets and pairing-session secrets are stored only sealed
+//!   ([`crate::seal`]); revoked and expired tokens lose their sealed
+//!   secret (crypto-shredding).
+//!
+//! Adding an operation: a type implementing [`Operation`] in its own module
+//! of [`crate::ops`]; a schema change is a new step in [`schema`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rusqlite::{Connection, Savepoint, TransactionBehavior};
+use softtoken_core::Policy;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::refusal::Refusal;
+use crate::seal::Sealer;
+
+pub(crate) mod rows;
+pub mod schema;
+
+/// SQLite `synchronous` setting of the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+    /// WAL synced at every commit: durable (the default).
+    Full,
+    /// WAL synced at checkpoints only: a power loss may lose the last
+    /// commits (never corrupts). Not durable; for comparison only.
+    Normal,
+}
+
+impl Synchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        }
+    }
+}
+
+/// Database settings.
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    /// Database file.
+    pub path: PathBuf,
+    /// `synchronous` pragma.
+    pub synchronous: Synchronous,
+    /// Batch queued operations into one transaction.
+    pub group_commit: bool,
+    /// Largest batch.
+    pub max_batch: usize,
+    /// Verification policy.
+    pub policy: Policy,
+    /// Seconds an issued token may stay unbound (`bind_by - finish time`).
+    pub bind_ttl: u64,
+    /// Most unfinished pairing sessions at a time (then `rate_limited`).
+    pub max_pending_sessions: u64,
+}
+
+impl DbConfig {
+    /// Defaults for a database file: FULL, group commit on, batch 512,
+    /// default policy, 24 h to bind, 10 000 pending sessions.
+    pub fn new(path: PathBuf) -> DbConfig {
+        DbConfig {
+            path,
+            synchronous: Synchronous::Full,
+            group_commit: true,
+            max_batch: 512,
+            policy: Policy::default(),
+            bind_ttl: 24 * 3600,
+            max_pending_sessions: 10_000,
+        }
+    }
+}
+
+/// Errors opening the database.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DbError {
+    /// SQLite refused to open or migrate the database.
+    #[error("token-service database {path}: {source}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: rusqlite::Error,
+    },
+    /// The writer thread could not be started.
+    #[error("cannot start the token-service database writer thread: {0}")]
+    Thread(std::io::Error),
+    /// The database was written by a newer schema.
+    #[error("token-service database {path}: schema version {found} is newer than this server ({supported})")]
+    Schema {
+        /// The file.
+        path: PathBuf,
+        /// Found version.
+        found: i64,
+        /// Supported version.
+        supported: i64,
+    },
+}
+
+/// Why an operation did not succeed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Refused with an STK1 error; the operation's writes so far are kept
+    /// (e.g. a failure count).
+    #[error("{}", .0.message)]
+    Refused(Refusal),
+    /// `provision/init` drew a serial that a token or a session already
+    /// has; no session was stored and the caller draws another serial.
+    #[error("serial already in use")]
+    SerialTaken,
+    /// Storage failed inside the writer; the operation's writes are rolled
+    /// back. [`Db::run`] never returns it: its callers get
+    /// `Refused(internal_error)` instead.
+    #[error("storage: {0}")]
+    Storage(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for Fault {
+    fn from(e: rusqlite::Error) -> Fault {
+        Fault::Storage(e)
+    }
+}
+
+impl From<Refusal> for Fault {
+    fn from(r: Refusal) -> Fault {
+        Fault::Refused(r)
+    }
+}
+
+impl From<Fault> for Refusal {
+    /// The STK1 error a client sees: a refusal as is, anything else
+    /// `internal_error`.
+    fn from(f: Fault) -> Refusal {
+        match f {
+            Fault::Refused(r) => r,
+            Fault::SerialTaken | Fault::Storage(_) => Refusal::internal(),
+        }
+    }
+}
+
+/// `Err(Fault::Refused(Refusal::new(code, message)))`.
+pub(crate) fn refuse<T>(
+    code: softtoken_core::stk1::messages::ErrorCode,
+    message: &str,
+) -> Result<T, Fault> {
+    Err(Fault::Refused(Refusal::new(code, message)))
+}
+
+/// What an operation may use besides its savepoint.
+#[derive(Debug)]
+pub struct Ctx<'a> {
+    /// Settings (policy, limits).
+    pub(crate) cfg: &'a DbConfig,
+    /// The KEK.
+    pub(crate) sealer: &'a Sealer,
+}
+
+/// One state change, applied by the writer thread.
+///
+/// `apply` runs inside the operation's own SAVEPOINT: returning
+/// [`Fault::Storage`] rolls back everything it wrote, any other result
+/// keeps it. It returns exactly what the operation can produce, so its
+/// caller has no impossible case to handle.
+pub trait Operation: Send + 'static {
+    /// The answer of a successful operation.
+    type Output: Send + 'static;
+
+    /// Applies the operation at time `now` (Unix seconds).
+    fn apply(self, c: &mut Savepoint<'_>, ctx: &Ctx<'_>, now: u64) -> Result<Self::Output, Fault>;
+}
+
+/// A queued operation with its reply channel, type-erased for the queue.
+trait Queued: Send {
+    /// Applies the operation in `sp` and keeps its result. Returns `false`
+    /// when its writes must be rolled back (storage error).
+    fn apply(&mut self, sp: &mut Savepoint<'_>, ctx: &Ctx<'_>) -> bool;
+    /// Replaces the kept result with `internal_error`.
+    fn fail(&mut self);
+    /// Sends the kept result, or `internal_error` if the batch did not
+    /// commit.
+    fn answer(self: Box<Self>, committed: bool);
+}
+
+type Reply<O> = oneshot::Sender<Result<<O as Operation>::Output, Fault>>;
+
+struct Job<O: Operation> {
+    op: Option<O>,
+    now: u64,
+    result: Option<Result<O::Output, Fault>>,
+    reply: Reply<O>,
+}
+
+fn internal() -> Fault {
+    Fault::Refused(Refusal::internal())
+}
+
+impl<O: Operation> Queued for Job<O> {
+    fn apply(&mut self, sp: &mut Savepoint<'_>, ctx: &Ctx<'_>) -> bool {
+        let Some(op) = self.op.take() else {
+            self.result = Some(Err(internal()));
+            return false;
+        };
+        match op.apply(sp, ctx, self.now) {
+            Err(Fault::Storage(e)) => {
+                tracing::error!("storage error, operation rolled back: {e}");
+                self.result = Some(Err(internal()));
+                false
+            }
+            other => {
+                self.result = Some(other);
+                true
+            }
+        }
+    }
+
+    fn fail(&mut self) {
+        self.result = Some(Err(internal()));
+    }
+
+    fn answer(self: Box<Self>, committed: bool) {
+        let result = match self.result {
+            Some(r) if committed => r,
+            _ => Err(internal()),
+        };
+        let _ = self.reply.send(result);
+    }
+}
+
+/// Handle to the writer thread. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    tx: mpsc::Sender<Box<dyn Queued>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Db")
+    }
+}
+
+impl Db {
+    /// Opens (creating and migrating) the database and starts the writer
+    /// thread. The thread ends when every [`Db`] handle is dropped.
+    pub fn open(cfg: DbConfig, sealer: Arc<Sealer>) -> Result<Db, DbError> {
+        let conn = schema::open(&cfg)?;
+        let (tx, rx) = mpsc::channel::<Box<dyn Queued>>(8192);
+        std::thread::Builder::new()
+            .name("token-db-writer".into())
+            .spawn(move || writer(conn, cfg, sealer, rx))
+            .map_err(DbError::Thread)?;
+        Ok(Db { tx })
+    }
+
+    /// Applies `op` at time `now` and waits for its durable result. The
+    /// error is never [`Fault::Storage`] (see there).
+    pub async fn run<O: Operation>(&self, op: O, now: u64) -> Result<O::Output, Fault> {
+        let (reply, rx) = oneshot::channel();
+        let job = Job {
+            op: Some(op),
+            now,
+            result: None,
+            reply,
+        };
+        self.tx.send(Box::new(job)).await.map_err(|_| internal())?;
+        rx.await.unwrap_or_else(|_| Err(internal()))
+    }
+}
+
+fn writer(
+    mut conn: Connection,
+    cfg: DbConfig,
+    sealer: Arc<Sealer>,
+    mut rx: mpsc::Receiver<Box<dyn Queued>>,
+) {
+    let ctx = Ctx {
+        cfg: &cfg,
+        sealer: &sealer,
+    };
+    let max = if cfg.group_commit {
+        cfg.max_batch.max(1)
+    } else {
+        1
+    };
+    let mut batch: Vec<Box<dyn Queued>> = Vec::with_capacity(max);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < max {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let committed = run_batch(&mut conn, &ctx, &mut batch);
+        for job in batch.drain(..) {
+            job.answer(committed);
+        }
+    }
+}
+
+/// Applies a batch in one transaction; `true` if it committed.
+fn run_batch(conn: &mut Connection, ctx: &Ctx<'_>, batch: &mut [Box<dyn Queued>]) -> bool {
+    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            tracing::error!("begin transaction: {e}");
+            return false;
+        }
+    };
+    for job in batch.iter_mut() {
+        match tx.savepoint() {
+            Ok(mut sp) => {
+                if job.apply(&mut sp, ctx) {
+                    if let Err(e) = sp.commit() {
+                        tracing::error!("release savepoint: {e}");
+                        job.fail();
+                    }
+                }
+                // Otherwise dropping `sp` rolls the operation back.
+            }
+            Err(e) => {
+                tracing::error!("savepoint: {e}");
+                job.fail();
+            }
+        }
+    }
+    match tx.commit() {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!("commit failed, batch of {} rolled back: {e}", batch.len());
+            false
+        }
+    }
+}
