@@ -162,6 +162,25 @@ pg_start_again() { pg_running || _pg_ctl_start; }
 
 pg_restart() { pg_stop fast && pg_start_again; }
 
+# Writes an executable script FILE taking `stop` or `start` that stops
+# (fast) or starts this cluster with its settings: for tests that stop and
+# start the database themselves (bounded by PG_WAIT as well).
+pg_write_ctl() {
+  local file="$1" as=""
+  [ "$(id -u)" -eq 0 ] && as="runuser -u $PG_OS_USER --"
+  cat >"$file" <<EOF
+#!/bin/sh
+# Stops or starts the throw-away cluster in $PG_DIR (scripts/lib/pg.sh).
+cd /
+case "\$1" in
+  stop) exec $as "$PG_BINDIR/pg_ctl" -D "$PG_DATA" -m fast -w -t "$PG_WAIT" stop ;;
+  start) exec $as "$PG_BINDIR/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$PG_WAIT" start -o "-c listen_addresses='' -k $PG_SOCKET_DIR -p $PG_PORT -c fsync=on -c synchronous_commit=on -c max_connections=${PG_MAX_CONNECTIONS:-200}" ;;
+  *) echo "usage: \$0 stop|start" >&2; exit 2 ;;
+esac
+EOF
+  chmod 0700 "$file"
+}
+
 # Runs SQL from stdin as the application role (password from PG_PASSFILE).
 pg_app_sql() {
   PGPASSFILE="$PG_PASSFILE" "$PG_BINDIR/psql" -X -q -A -t -v ON_ERROR_STOP=1 \
