@@ -4,6 +4,7 @@
 //! serves the token service's `/v1` router and web banking's pages on one
 //! socket ([`serve`]).
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use std::path::PathBuf;
 use std::process::ExitCode;

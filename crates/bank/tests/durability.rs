@@ -1,5 +1,6 @@
 //! Restarts (SIGKILL) between any two steps lose nothing; the database
 //! holds no secret in clear; key files are kept and never overwritten.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! The token service and back-end API over HTTP, against the real binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
