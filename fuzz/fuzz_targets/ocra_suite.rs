@@ -7,12 +7,21 @@ use softtoken_core::ocra::{compute, OcraInput, Password, Question, Suite};
 fuzz_target!(|data: &[u8]| {
     // First line: the suite; the rest: question bytes, key, session.
     let split = data.iter().position(|b| *b == b'\n').unwrap_or(data.len());
-    let Ok(text) = std::str::from_utf8(&data[..split]) else { return };
-    let Ok(suite) = text.parse::<Suite>() else { return };
+    let Ok(text) = std::str::from_utf8(&data[..split]) else {
+        return;
+    };
+    let Ok(suite) = text.parse::<Suite>() else {
+        return;
+    };
     assert_eq!(suite.to_string(), text);
     let rest = data.get(split + 1..).unwrap_or(&[]);
-    let (q, rest) = rest.split_at(rest.len().min(usize::from(rest.first().copied().unwrap_or(0) % 140)));
-    let Ok(q) = std::str::from_utf8(q) else { return };
+    // One length byte, then the question, then the key.
+    let qlen = usize::from(rest.first().copied().unwrap_or(0) % 140);
+    let rest = rest.get(1..).unwrap_or(&[]);
+    let (q, rest) = rest.split_at(rest.len().min(qlen));
+    let Ok(q) = std::str::from_utf8(q) else {
+        return;
+    };
     let key: &[u8] = if rest.is_empty() { b"k" } else { rest };
     let session = suite.session_len().map(|n| {
         let mut s = rest.to_vec();

@@ -33,7 +33,10 @@ fuzz_target!(|data: &[u8]| {
         for w in &resp.transactions {
             // A forged MAC never verifies; the real one (computed here)
             // verifies only for a well-formed, unexpired transaction.
-            assert!(w.verify(&key, &serial, resp.server_time).is_err() || w.bank_mac == key.bank_mac(&w.digest(&serial)));
+            assert!(
+                w.verify(&key, &serial, resp.server_time).is_err()
+                    || w.bank_mac == key.bank_mac(&w.digest(&serial))
+            );
             let mut signed = w.clone();
             signed.bank_mac = key.bank_mac(&w.digest(&serial));
             if let Ok(tx) = signed.verify(&key, &serial, resp.server_time) {
