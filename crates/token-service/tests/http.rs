@@ -1,0 +1,388 @@
+//! The `/v1` router in process (no socket): what the extractors guarantee
+//! (`BackendAuth`, `Stk1Json`, `RequestTime`), the STK1 error bodies, and
+//! the success bodies of a pairing, bind and verify. The same API over a
+//! real socket, against the binary, is tested in `crates/bank/tests`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use rand_core::OsRng;
+use serde_json::{json, Value};
+use softtoken_core::stk1::api_key::ApiKey;
+use softtoken_core::stk1::client::ClientHandshake;
+use softtoken_core::stk1::messages::{Device, InitResponse, Platform};
+use softtoken_core::stk1::server::ServerKey;
+use softtoken_core::{Generator, Params};
+use softtoken_token_service::db::{Db, DbConfig};
+use softtoken_token_service::seal::Sealer;
+use softtoken_token_service::{router, ApiState};
+use tower::ServiceExt;
+
+const KEY: &str = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43UOV3HO6DZPIYTEMZUGU3A";
+const KID: &str = "k1-test";
+/// A test time at the start of a step.
+const T: u64 = 1_900_000_020;
+
+struct Api {
+    app: Router,
+    server_pub: [u8; 32],
+    _dir: tempfile::TempDir,
+}
+
+fn api(test_clock: bool) -> Api {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(
+        DbConfig::new(dir.path().join("t.sqlite")),
+        Arc::new(Sealer::new(&[9; 32])),
+    )
+    .unwrap();
+    let key = ServerKey::generate(KID, &mut OsRng);
+    let server_pub = key.public_bytes();
+    let mut keys = HashMap::new();
+    keys.insert(KID.to_string(), key);
+    let state = Arc::new(ApiState {
+        db,
+        keys,
+        api_key: ApiKey::new(KEY.into()).unwrap(),
+        test_clock,
+    });
+    Api {
+        app: router(state),
+        server_pub,
+        _dir: dir,
+    }
+}
+
+/// One request; `headers` are (name, value) pairs.
+async fn call(
+    app: &Router,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Body>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(path);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = app
+        .clone()
+        .oneshot(req.body(body.into()).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+
+fn bearer() -> String {
+    format!("Bearer {KEY}")
+}
+
+async fn backend(app: &Router, path: &str, body: &Value, t: u64) -> (StatusCode, Value) {
+    let auth = bearer();
+    let t = t.to_string();
+    call(
+        app,
+        "POST",
+        path,
+        &[JSON, ("authorization", &auth), ("x-test-time", &t)],
+        body.to_string(),
+    )
+    .await
+}
+
+fn assert_refused(got: &(StatusCode, Value), status: u16, code: &str) {
+    assert_eq!(got.0.as_u16(), status, "{}", got.1);
+    assert_eq!(got.1["v"], 1, "{}", got.1);
+    assert_eq!(got.1["error"], code, "{}", got.1);
+    assert!(got.1["message"].is_string(), "{}", got.1);
+}
+
+/// Pairs a token at time `t` and returns its serial and generator.
+async fn pair(a: &Api, t: u64) -> (String, Generator) {
+    let device = Device {
+        platform: Platform::Test,
+        app_version: "it".into(),
+    };
+    let (hs, init) = ClientHandshake::start(&mut OsRng, KID, &a.server_pub, device);
+    let ts = t.to_string();
+    let (st, body) = call(
+        &a.app,
+        "POST",
+        "/v1/provision/init",
+        &[JSON, ("x-test-time", &ts)],
+        serde_json::to_string(&init).unwrap(),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    let resp: InitResponse = serde_json::from_value(body).unwrap();
+    assert_eq!(resp.server_time, t);
+    let paired = hs.finish(&resp).unwrap();
+    let (st, body) = call(
+        &a.app,
+        "POST",
+        "/v1/provision/finish",
+        &[JSON, ("x-test-time", &ts)],
+        serde_json::to_string(&paired.finish_request).unwrap(),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(body["state"], "issued");
+    let gen = Generator::new(&paired.secret, Params::STK1).unwrap();
+    (paired.serial.as_str().to_string(), gen)
+}
+
+#[tokio::test]
+async fn backend_auth_is_checked_before_the_body_in_constant_form() {
+    let a = api(true);
+    let too_big = "x".repeat(20_000);
+    let wrong = format!("Bearer {}", KEY.to_lowercase());
+    let short = format!("Bearer {}", &KEY[..KEY.len() - 1]);
+    let lower = format!("bearer {KEY}");
+    for auth in [
+        None,
+        Some(KEY),
+        Some(lower.as_str()),
+        Some(wrong.as_str()),
+        Some(short.as_str()),
+    ] {
+        let mut headers = vec![JSON];
+        if let Some(v) = auth {
+            headers.push(("authorization", v));
+        }
+        // The body is too large and not JSON: only the key is looked at.
+        let got = call(&a.app, "POST", "/v1/bank/verify", &headers, too_big.clone()).await;
+        assert_refused(&got, 401, "unauthorized");
+    }
+    let auth = bearer();
+    let got = call(
+        &a.app,
+        "POST",
+        "/v1/bank/verify",
+        &[JSON, ("authorization", &auth)],
+        too_big,
+    )
+    .await;
+    assert_refused(&got, 400, "invalid_request");
+    // The public endpoints need no key.
+    let got = call(&a.app, "GET", "/v1/tokens/ABCD-EFGH-JKLM/status", &[], "").await;
+    assert_ne!(got.0, StatusCode::UNAUTHORIZED, "{}", got.1);
+}
+
+#[tokio::test]
+async fn stk1_json_refuses_what_is_not_one_stk1_body() {
+    let a = api(true);
+    let auth = bearer();
+    let verify = |body: String, ct: &'static str| {
+        let auth = auth.clone();
+        let app = a.app.clone();
+        async move {
+            call(
+                &app,
+                "POST",
+                "/v1/bank/verify",
+                &[("content-type", ct), ("authorization", &auth)],
+                body,
+            )
+            .await
+        }
+    };
+    let ok = r#"{"v":1,"customer_id":"c1","otp":"123456","purpose":"login"}"#;
+    // A well-formed body reaches the operation (no token → no_token).
+    assert_refused(
+        &verify(ok.into(), "application/json").await,
+        404,
+        "no_token",
+    );
+    assert_refused(
+        &verify(ok.into(), "application/json; charset=utf-8").await,
+        404,
+        "no_token",
+    );
+    assert_refused(
+        &verify(ok.into(), "text/plain").await,
+        400,
+        "invalid_request",
+    );
+    let cases = [
+        ("not json", "invalid_request", 400),
+        (
+            r#"{"v":1,"customer_id":"c1","otp":"1"}"#,
+            "invalid_request",
+            400,
+        ),
+        (
+            r#"{"v":1,"customer_id":"c1","otp":"123456","purpose":"login","x":1}"#,
+            "invalid_request",
+            400,
+        ),
+        (
+            r#"{"v":1,"customer_id":"c1","customer_id":"c2","otp":"123456","purpose":"login"}"#,
+            "invalid_request",
+            400,
+        ),
+        (
+            r#"{"v":2,"customer_id":"c1","otp":"123456","purpose":"login"}"#,
+            "unsupported_version",
+            400,
+        ),
+        (
+            r#"{"customer_id":"c1","otp":"123456","purpose":"login"}"#,
+            "invalid_request",
+            400,
+        ),
+        (
+            r#"{"v":1,"customer_id":"","otp":"123456","purpose":"login"}"#,
+            "invalid_request",
+            400,
+        ),
+    ];
+    for (body, code, status) in cases {
+        let got = verify(body.into(), "application/json").await;
+        assert_refused(&got, status, code);
+        assert!(
+            !got.1["message"].as_str().unwrap().contains("123456"),
+            "{}",
+            got.1
+        );
+    }
+    let padded = format!(
+        r#"{{"v":1,"customer_id":"c1","otp":"123456","purpose":"login","pad":"{}"}}"#,
+        " ".repeat(9_000)
+    );
+    assert_refused(
+        &verify(padded, "application/json").await,
+        400,
+        "invalid_request",
+    );
+}
+
+#[tokio::test]
+async fn request_time_comes_from_the_header_only_with_the_test_clock() {
+    let a = api(true);
+    let (st, body) = call(
+        &a.app,
+        "GET",
+        "/v1/tokens/ABCD-EFGH-JKLM/status",
+        &[("x-test-time", "soon")],
+        "",
+    )
+    .await;
+    assert_refused(&(st, body), 400, "invalid_request");
+    // pair() checks server_time == the header's time.
+    pair(&a, T).await;
+
+    let b = api(false);
+    let device = Device {
+        platform: Platform::Test,
+        app_version: "it".into(),
+    };
+    let (_, init) = ClientHandshake::start(&mut OsRng, KID, &b.server_pub, device);
+    let (st, body) = call(
+        &b.app,
+        "POST",
+        "/v1/provision/init",
+        &[JSON, ("x-test-time", "soon")],
+        serde_json::to_string(&init).unwrap(),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    let real = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let server_time = body["server_time"].as_u64().unwrap();
+    assert!(server_time.abs_diff(real) < 60, "{server_time} vs {real}");
+}
+
+#[tokio::test]
+async fn unknown_paths_and_wrong_methods_get_stk1_bodies() {
+    let a = api(true);
+    assert_refused(
+        &call(&a.app, "GET", "/v1/nope", &[], "").await,
+        404,
+        "not_found",
+    );
+    assert_refused(
+        &call(&a.app, "POST", "/v1", &[], "").await,
+        404,
+        "not_found",
+    );
+    assert_refused(
+        &call(&a.app, "GET", "/v1/bank/verify", &[], "").await,
+        405,
+        "invalid_request",
+    );
+}
+
+#[tokio::test]
+async fn success_bodies_are_typed_and_versioned() {
+    let a = api(true);
+    let (serial, gen) = pair(&a, T).await;
+    let code = |t: u64| gen.totp(t).unwrap().as_str().to_string();
+    let (st, body) = backend(
+        &a.app,
+        "/v1/bank/bind",
+        &json!({"v":1,"customer_id":"c1","serial":serial,"otp":code(T)}),
+        T,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        json!({"v":1,"result":"ok","serial":serial,"state":"active"})
+    );
+    let (st, body) = backend(
+        &a.app,
+        "/v1/bank/verify",
+        &json!({"v":1,"customer_id":"c1","otp":code(T + 30),"purpose":"login"}),
+        T + 30,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({"v":1,"result":"ok"}));
+    // The same code again: replay, with the STK1 error body.
+    let got = backend(
+        &a.app,
+        "/v1/bank/verify",
+        &json!({"v":1,"customer_id":"c1","otp":code(T + 30),"purpose":"login"}),
+        T + 30,
+    )
+    .await;
+    assert_refused(&got, 409, "replay");
+    let ts = (T + 30).to_string();
+    let (st, body) = call(
+        &a.app,
+        "GET",
+        &format!("/v1/tokens/{serial}/status"),
+        &[("x-test-time", &ts)],
+        "",
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({"v":1,"serial":serial,"state":"active"}));
+    let (st, body) = backend(
+        &a.app,
+        "/v1/bank/deactivate",
+        &json!({"v":1,"customer_id":"c1","otp":code(T + 60)}),
+        T + 60,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        json!({"v":1,"result":"ok","serial":serial,"state":"revoked"})
+    );
+}
