@@ -112,7 +112,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     let web_cfg = WebConfig {
         data_dir: opts.data.clone(),
         token_service_url: local_url.clone(),
-        api_key: dir.api_key.expose().to_string(),
+        api_key: dir.api_key.clone(),
         bank: BankInfo {
             bank_id: profile.bank_id.clone(),
             name: profile.name.clone(),

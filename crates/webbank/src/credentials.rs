@@ -11,8 +11,8 @@ use zeroize::Zeroizing;
 
 use crate::db::Customer;
 use crate::i18n::Lang;
-use crate::request::Ctx;
-use crate::state::AppState;
+use crate::request::PageCtx;
+use crate::web_state::WebState;
 
 /// Why authentication failed (no detail that tells which field was wrong).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -100,8 +100,8 @@ fn verify_password(hash: &str, password: &str) -> bool {
 /// verification too (same timing), and failures count per ID and per
 /// client address.
 pub async fn authenticate(
-    state: &AppState,
-    ctx: &Ctx,
+    state: &WebState,
+    ctx: &PageCtx,
     contract_id: &str,
     password: String,
 ) -> Result<Customer, AuthError> {

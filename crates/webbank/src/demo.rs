@@ -9,9 +9,9 @@ use std::path::Path;
 
 use rand::Rng;
 
-use crate::clock;
 use crate::credentials::hash_password;
 use crate::db::Conn;
+use crate::display_clock;
 use crate::WebError;
 
 /// File name in the data directory.
@@ -89,7 +89,7 @@ pub fn ensure(db: &Conn, dir: &Path) -> Result<Vec<(String, String)>, WebError> 
             _ => {
                 let pw = new_password();
                 let hash = hash_password(&pw).map_err(|_| WebError::Hashing)?;
-                db.upsert_customer(id, name, &hash, clock::system_now())?;
+                db.upsert_customer(id, name, &hash, display_clock::system_now())?;
                 out.push((id.to_string(), pw));
                 changed = true;
             }

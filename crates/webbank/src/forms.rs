@@ -18,8 +18,8 @@ use softtoken_core::{Code, Serial, SerialError};
 use crate::db::{Event, EventKind, TokenChange};
 use crate::i18n::Lang;
 use crate::layout::{self, FieldKind};
-use crate::state::AppState;
 use crate::token_service_client::TokenServiceError;
+use crate::web_state::WebState;
 
 /// Digits of a code.
 pub const DIGITS: u32 = 6;
@@ -137,7 +137,7 @@ pub fn show_serial(s: &str) -> String {
 }
 
 /// The pairing link of this bank.
-pub fn pair_link(state: &AppState) -> String {
+pub fn pair_link(state: &WebState) -> String {
     PairLink {
         bank: state.bank.bank_id.clone(),
         url: state.bank.url.clone(),
@@ -147,7 +147,7 @@ pub fn pair_link(state: &AppState) -> String {
 }
 
 /// How to get the app, the pairing QR code and the link as text.
-pub fn pairing(l: Lang, state: &AppState) -> Markup {
+pub fn pairing(l: Lang, state: &WebState) -> Markup {
     let link = pair_link(state);
     let svg = QrCode::new(link.as_bytes()).ok().map(|q| {
         q.render::<svg::Color<'_>>()
@@ -183,7 +183,7 @@ pub fn pairing(l: Lang, state: &AppState) -> Markup {
 /// a token the service says is gone). Storage errors are ignored here: the
 /// customer's answer matters more than the history line.
 pub async fn record_refusal(
-    state: &AppState,
+    state: &WebState,
     customer: &str,
     context: &str,
     err: &TokenServiceError,

@@ -16,25 +16,29 @@
 //!   share one shape ([`pages::procedure`]), 振込 and 収納サービスへの支払
 //!   share one transaction flow ([`pages::transaction`]).
 //! * Request plumbing: [`session`] (cookie and the session layer),
-//!   [`request`] (`Ctx`, `LoggedIn`, `CsrfForm`), [`page`] (`Page`,
+//!   [`request`] (`PageCtx`, `LoggedIn`, `CsrfForm`), [`page`] (`Page`,
 //!   `PageError`), [`security`] (the security-headers layer), [`csrf`].
-//! * Building blocks: [`layout`], [`forms`], [`i18n`], [`clock`],
-//!   [`credentials`] and [`login_limit`], [`pending`], [`demo`].
+//! * Building blocks: [`web_state`] (the handlers' shared state),
+//!   [`layout`], [`forms`], [`i18n`], [`display_clock`], [`credentials`]
+//!   and [`login_limit`], [`pending`], [`demo`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+// The workspace lints deny unwrap/expect everywhere; unit tests may use them.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use std::path::PathBuf;
 
 use axum::middleware;
 use axum::response::Redirect;
 use axum::routing::{get, post};
+pub use softtoken_core::stk1::api_key::ApiKey;
 
-pub mod clock;
 pub mod credentials;
 pub mod csrf;
 pub mod db;
 pub mod demo;
+pub mod display_clock;
 pub mod forms;
 pub mod i18n;
 pub mod layout;
@@ -45,12 +49,12 @@ pub mod pending;
 pub mod request;
 pub mod security;
 pub mod session;
-pub mod state;
 #[cfg(test)]
 mod tests;
 pub mod token_service_client;
+pub mod web_state;
 
-pub use state::AppState;
+pub use web_state::WebState;
 
 use pages::{account, exchange, login, procedure, start, stop, transaction};
 
@@ -68,34 +72,21 @@ pub struct BankInfo {
 }
 
 /// Everything web banking needs from the server's start-up. Its `Debug`
-/// shows no key.
-#[derive(Clone)]
+/// shows no key ([`ApiKey`] is redacted).
+#[derive(Debug, Clone)]
 pub struct WebConfig {
     /// The server's data directory (web banking keeps its own SQLite file there).
     pub data_dir: PathBuf,
     /// Base URL of the token service's back-end API (this same process).
     pub token_service_url: String,
     /// Bearer key for the back-end API (redacted in `Debug`, never logged).
-    pub api_key: String,
+    pub api_key: ApiKey,
     /// The bank's public identity.
     pub bank: BankInfo,
     /// Create demo customers if absent and print their credential lines.
     pub demo: bool,
     /// Honour `X-Test-Time` (forwarded to the back-end API).
     pub test_clock: bool,
-}
-
-impl std::fmt::Debug for WebConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WebConfig")
-            .field("data_dir", &self.data_dir)
-            .field("token_service_url", &self.token_service_url)
-            .field("api_key", &"[redacted]")
-            .field("bank", &self.bank)
-            .field("demo", &self.demo)
-            .field("test_clock", &self.test_clock)
-            .finish()
-    }
 }
 
 /// Errors starting web banking.
@@ -127,8 +118,8 @@ pub enum WebError {
 /// their `demo customer: contract_id=… password=…` lines (on the blocking
 /// pool).
 pub async fn router(cfg: WebConfig) -> Result<axum::Router, WebError> {
-    let state = tokio::task::spawn_blocking(move || -> Result<AppState, WebError> {
-        let state = AppState::new(&cfg)?;
+    let state = tokio::task::spawn_blocking(move || -> Result<WebState, WebError> {
+        let state = WebState::new(&cfg)?;
         if cfg.demo {
             for (id, pw) in demo::ensure(&state.db.blocking(), &cfg.data_dir)? {
                 println!("demo customer: contract_id={id} password={pw}");
@@ -143,7 +134,7 @@ pub async fn router(cfg: WebConfig) -> Result<axum::Router, WebError> {
 
 /// The routes over a built state, with the session layer and the
 /// security-headers layer around every one.
-pub fn routes(state: AppState) -> axum::Router {
+pub fn routes(state: WebState) -> axum::Router {
     use exchange::Exchange;
     use start::Start;
     use stop::Stop;

@@ -31,7 +31,7 @@ impl std::fmt::Debug for Page {
 }
 
 impl Page {
-    /// A rendered page (from [`Ctx::page`](crate::request::Ctx::page)).
+    /// A rendered page (from [`PageCtx::page`](crate::request::PageCtx::page)).
     pub(crate) fn html(status: StatusCode, html: String, session: Session) -> Page {
         Page {
             status,

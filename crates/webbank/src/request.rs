@@ -1,4 +1,4 @@
-//! What a page handler takes from the request: [`Ctx`] (session, language,
+//! What a page handler takes from the request: [`PageCtx`] (session, language,
 //! clock), [`LoggedIn`] (the logged-in customer) and [`CsrfForm`] (a form
 //! body whose anti-forgery token matched).
 
@@ -13,20 +13,20 @@ use maud::Markup;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use crate::clock;
 use crate::csrf;
 use crate::db::Customer;
+use crate::display_clock;
 use crate::i18n::Lang;
 use crate::layout;
 use crate::page::{Page, PageError};
 use crate::session::{self, Session, SessionData};
-use crate::state::AppState;
+use crate::web_state::WebState;
 
 /// The per-request context: the session (as the session layer loaded it),
 /// the display clock, the `X-Test-Time` to forward and the client
-/// address. Pages are built from it ([`Ctx::page`], [`Ctx::redirect`]) and
+/// address. Pages are built from it ([`PageCtx::page`], [`PageCtx::redirect`]) and
 /// carry its session back to the layer, which stores it.
-pub struct Ctx {
+pub struct PageCtx {
     id: String,
     key: String,
     /// Session contents (stored with the page this context builds).
@@ -42,16 +42,16 @@ pub struct Ctx {
     bank_name: Arc<str>,
 }
 
-impl std::fmt::Debug for Ctx {
+impl std::fmt::Debug for PageCtx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ctx")
+        f.debug_struct("PageCtx")
             .field("path", &self.path)
             .field("now", &self.now)
             .finish_non_exhaustive()
     }
 }
 
-impl Ctx {
+impl PageCtx {
     /// Page language.
     pub fn lang(&self) -> Lang {
         self.data.lang
@@ -65,7 +65,7 @@ impl Ctx {
     /// Gives the session a new id and CSRF token (on authentication); the
     /// code pending for the old id is dropped, and the session layer
     /// deletes the old row.
-    pub fn rotate(&mut self, state: &AppState) {
+    pub fn rotate(&mut self, state: &WebState) {
         state.pending.forget(&self.key);
         self.id = session::new_id();
         self.key = session::key_of(&self.id);
@@ -73,7 +73,7 @@ impl Ctx {
     }
 
     /// Ends the session (logout): a fresh anonymous one replaces it.
-    pub fn reset(&mut self, state: &AppState) {
+    pub fn reset(&mut self, state: &WebState) {
         let lang = self.data.lang;
         self.rotate(state);
         self.data = SessionData::fresh(lang);
@@ -133,29 +133,29 @@ fn loaded_session(parts: &Parts) -> Result<&Session, PageError> {
     })
 }
 
-impl FromRequestParts<AppState> for Ctx {
+impl FromRequestParts<WebState> for PageCtx {
     type Rejection = PageError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+    async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, PageError> {
         let session = loaded_session(parts)?.clone();
         let test_time = if state.test_clock {
             parts
                 .headers
                 .get("x-test-time")
                 .and_then(|v| v.to_str().ok())
-                .and_then(|t| clock::parse_test_time(t).map(|_| t.trim().to_string()))
+                .and_then(|t| display_clock::parse_test_time(t).map(|_| t.trim().to_string()))
         } else {
             None
         };
         let now = test_time
             .as_deref()
-            .and_then(clock::parse_test_time)
-            .unwrap_or_else(clock::system_now);
+            .and_then(display_clock::parse_test_time)
+            .unwrap_or_else(display_clock::system_now);
         let client = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ci| ci.0.ip().to_string());
-        Ok(Ctx {
+        Ok(PageCtx {
             id: session.id,
             key: session.key,
             data: session.data,
@@ -174,10 +174,10 @@ impl FromRequestParts<AppState> for Ctx {
 #[derive(Debug, Clone)]
 pub struct LoggedIn(pub Customer);
 
-impl FromRequestParts<AppState> for LoggedIn {
+impl FromRequestParts<WebState> for LoggedIn {
     type Rejection = PageError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+    async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, PageError> {
         let Some(id) = loaded_session(parts)?.data.customer.clone() else {
             return Err(PageError::LoginRequired);
         };
@@ -201,12 +201,12 @@ struct Token {
     csrf: String,
 }
 
-impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
+impl<T: DeserializeOwned> FromRequest<WebState> for CsrfForm<T> {
     type Rejection = PageError;
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, PageError> {
+    async fn from_request(req: Request, state: &WebState) -> Result<Self, PageError> {
         let (mut parts, body) = req.into_parts();
-        let ctx = Ctx::from_request_parts(&mut parts, state).await?;
+        let ctx = PageCtx::from_request_parts(&mut parts, state).await?;
         let req = Request::from_parts(parts, body);
         let RawForm(bytes) = RawForm::from_request(req, state)
             .await

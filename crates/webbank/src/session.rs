@@ -6,7 +6,7 @@
 //!
 //! [`layer`] is the middleware that loads the session before a page
 //! handler runs and stores it (and sets the cookie) after: handlers only
-//! change [`SessionData`] through their [`Ctx`](crate::request::Ctx) and
+//! change [`SessionData`] through their [`PageCtx`](crate::request::PageCtx) and
 //! hand it back in the [`Page`](crate::page::Page) they return.
 
 use axum::extract::{Request, State};
@@ -18,11 +18,11 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::clock;
 use crate::csrf;
+use crate::display_clock;
 use crate::i18n::Lang;
 use crate::page::PageError;
-use crate::state::AppState;
+use crate::web_state::WebState;
 
 /// Cookie name.
 pub const COOKIE: &str = "stk_bank_session";
@@ -184,8 +184,8 @@ fn query_lang(uri: &Uri) -> Option<Lang> {
 /// [`REFRESH_SECONDS`] ago — and its cookie is set. A session whose id the
 /// handler replaced has its old row deleted. A 500 answer stores nothing
 /// and sets no cookie; a failed store turns the answer into a 500.
-pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let now = clock::system_now();
+pub async fn layer(State(state): State<WebState>, mut req: Request, next: Next) -> Response {
+    let now = display_clock::system_now();
     let cookie_id = req
         .headers()
         .get_all(COOKIE_HEADER)

@@ -81,7 +81,7 @@ impl Web {
         let cfg = WebConfig {
             data_dir: dir.path().to_path_buf(),
             token_service_url: backend.to_string(),
-            api_key: "test-api-key".into(),
+            api_key: ApiKey::new("test-api-key".into()).unwrap(),
             bank: BankInfo {
                 bank_id: "demo-shinkin".into(),
                 name: "テスト信用金庫".into(),
@@ -91,7 +91,7 @@ impl Web {
             demo: false,
             test_clock,
         };
-        let state = AppState::new(&cfg).unwrap();
+        let state = WebState::new(&cfg).unwrap();
         let hash = credentials::hash_password(PASSWORD).unwrap();
         {
             let db = state.db.blocking();
@@ -204,7 +204,7 @@ fn the_config_debug_shows_no_key() {
     let cfg = WebConfig {
         data_dir: "/tmp/x".into(),
         token_service_url: "http://127.0.0.1:1".into(),
-        api_key: "secret-api-key-value".into(),
+        api_key: ApiKey::new("secret-api-key-value".into()).unwrap(),
         bank: BankInfo {
             bank_id: "b".into(),
             name: "n".into(),

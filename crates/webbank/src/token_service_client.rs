@@ -10,7 +10,7 @@ use softtoken_core::stk1::messages::{
     BindRequest, ChangeRequest, DeactivateRequest, ErrorBody, ErrorCode, Purpose, VerifyRequest,
 };
 
-use zeroize::Zeroizing;
+use softtoken_core::stk1::api_key::ApiKey;
 
 use crate::i18n::Lang;
 
@@ -152,21 +152,21 @@ pub struct DeactivateOk {
 pub struct TokenServiceClient {
     http: reqwest::Client,
     base: String,
-    api_key: Zeroizing<String>,
+    api_key: ApiKey,
 }
 
 impl std::fmt::Debug for TokenServiceClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenServiceClient")
             .field("base", &self.base)
-            .field("api_key", &"[redacted]")
+            .field("api_key", &self.api_key)
             .finish()
     }
 }
 
 impl TokenServiceClient {
     /// A client of `base` (e.g. `http://127.0.0.1:8700`) with `api_key`.
-    pub fn new(base: &str, api_key: &str) -> Result<TokenServiceClient, TokenServiceError> {
+    pub fn new(base: &str, api_key: &ApiKey) -> Result<TokenServiceClient, TokenServiceError> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
             .no_proxy()
@@ -175,7 +175,7 @@ impl TokenServiceClient {
         Ok(TokenServiceClient {
             http,
             base: base.trim_end_matches('/').to_string(),
-            api_key: Zeroizing::new(api_key.trim().to_string()),
+            api_key: api_key.clone(),
         })
     }
 
@@ -188,7 +188,7 @@ impl TokenServiceClient {
         let mut req = self
             .http
             .post(format!("{}{path}", self.base))
-            .bearer_auth(self.api_key.as_str())
+            .bearer_auth(self.api_key.expose())
             .json(body);
         if let Some(t) = test_time {
             req = req.header("X-Test-Time", t);

@@ -36,32 +36,32 @@ pub struct Inner {
 
 /// Cheap-to-clone handle on [`Inner`].
 #[derive(Clone)]
-pub struct AppState(Arc<Inner>);
+pub struct WebState(Arc<Inner>);
 
-impl Deref for AppState {
+impl Deref for WebState {
     type Target = Inner;
     fn deref(&self) -> &Inner {
         &self.0
     }
 }
 
-impl std::fmt::Debug for AppState {
+impl std::fmt::Debug for WebState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
+        f.debug_struct("WebState")
             .field("bank", &self.bank)
             .finish_non_exhaustive()
     }
 }
 
-impl AppState {
+impl WebState {
     /// Opens storage and builds the state (blocking: call it outside the
     /// async workers; demo customers are created by [`crate::router`]).
-    pub fn new(cfg: &WebConfig) -> Result<AppState, WebError> {
+    pub fn new(cfg: &WebConfig) -> Result<WebState, WebError> {
         let db = Db::open(&cfg.data_dir)?;
         let token_service = TokenServiceClient::new(&cfg.token_service_url, &cfg.api_key)?;
         let dummy_hash =
             credentials::hash_password("not a customer password").map_err(|_| WebError::Hashing)?;
-        Ok(AppState(Arc::new(Inner {
+        Ok(WebState(Arc::new(Inner {
             db,
             token_service,
             bank_name: Arc::from(cfg.bank.name.as_str()),

@@ -7,14 +7,14 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use softtoken_core::stk1::messages::Purpose;
 
-use crate::clock;
 use crate::db::{Customer, Event, EventKind};
+use crate::display_clock;
 use crate::forms;
 use crate::i18n::Lang;
 use crate::layout;
 use crate::page::PageResult;
-use crate::request::{CsrfForm, Ctx, LoggedIn};
-use crate::state::AppState;
+use crate::request::{CsrfForm, LoggedIn, PageCtx};
+use crate::web_state::WebState;
 
 /// The account pages' navigation, with the logout button `#logout`.
 pub fn nav(l: Lang, csrf: &str) -> Markup {
@@ -42,7 +42,7 @@ fn use_label(l: Lang, on: bool) -> &'static str {
 }
 
 /// `GET /account`.
-pub async fn home(ctx: Ctx, LoggedIn(c): LoggedIn) -> PageResult {
+pub async fn home(ctx: PageCtx, LoggedIn(c): LoggedIn) -> PageResult {
     let l = ctx.lang();
     let body = html! {
         (nav(l, &ctx.data.csrf))
@@ -81,7 +81,7 @@ fn settings_title(l: Lang) -> &'static str {
 }
 
 fn settings_body(
-    ctx: &Ctx,
+    ctx: &PageCtx,
     c: &Customer,
     choice: Option<bool>,
     error: Option<&str>,
@@ -112,21 +112,21 @@ fn settings_body(
 }
 
 /// `GET /account/settings`.
-pub async fn show_settings(ctx: Ctx, LoggedIn(c): LoggedIn) -> PageResult {
+pub async fn show_settings(ctx: PageCtx, LoggedIn(c): LoggedIn) -> PageResult {
     let body = settings_body(&ctx, &c, None, None, None);
     Ok(ctx.page(settings_title(ctx.lang()), body))
 }
 
 /// `POST /account/settings`: the choice with the code (purpose `settings`).
 pub async fn submit_settings(
-    State(state): State<AppState>,
-    ctx: Ctx,
+    State(state): State<WebState>,
+    ctx: PageCtx,
     LoggedIn(c): LoggedIn,
     CsrfForm(f): CsrfForm<SettingsForm>,
 ) -> PageResult {
     let l = ctx.lang();
     let title = settings_title(l);
-    let refuse = |ctx: &Ctx, c: &Customer, choice: Option<bool>, m: &str| {
+    let refuse = |ctx: &PageCtx, c: &Customer, choice: Option<bool>, m: &str| {
         ctx.refused(title, settings_body(ctx, c, choice, Some(m), None))
     };
     let on = match f.otp_login.as_str() {
@@ -243,7 +243,11 @@ fn event_label(l: Lang, e: &Event) -> String {
 }
 
 /// `GET /account/history`: the newest 100 events.
-pub async fn history(State(state): State<AppState>, ctx: Ctx, LoggedIn(c): LoggedIn) -> PageResult {
+pub async fn history(
+    State(state): State<WebState>,
+    ctx: PageCtx,
+    LoggedIn(c): LoggedIn,
+) -> PageResult {
     let l = ctx.lang();
     let events = state.db.events(&c.contract_id, 100).await?;
     let body = html! {
@@ -255,7 +259,7 @@ pub async fn history(State(state): State<AppState>, ctx: Ctx, LoggedIn(c): Logge
                 tr { th { (l.t("日時", "Time")) } th { (l.t("お取引", "Where")) } th { (l.t("内容", "What")) } th { (l.t("シリアル番号", "Serial number")) } }
                 @for e in &events {
                     tr {
-                        td.nowrap { (clock::format(e.at, l)) }
+                        td.nowrap { (display_clock::format(e.at, l)) }
                         td { (context_label(l, &e.context)) }
                         td { (event_label(l, e)) }
                         td.nowrap {

@@ -12,9 +12,9 @@ use crate::forms::{self, CodeForm, SerialForm};
 use crate::i18n::Lang;
 use crate::layout::{self, FieldKind};
 use crate::page::PageResult;
-use crate::request::{CsrfForm, Ctx};
+use crate::request::{CsrfForm, PageCtx};
 use crate::session::Procedure;
-use crate::state::AppState;
+use crate::web_state::WebState;
 
 use super::procedure::{self, CodeStep, OtpProcedure, CODE_KEPT};
 
@@ -117,20 +117,20 @@ const OLD: CodeStep = CodeStep {
 };
 
 /// `GET /exchange/old`.
-pub async fn show_old(ctx: Ctx) -> PageResult {
+pub async fn show_old(ctx: PageCtx) -> PageResult {
     OLD.show::<Exchange>(ctx)
 }
 
 /// `POST /exchange/old`.
 pub async fn submit_old(
-    State(state): State<AppState>,
-    ctx: Ctx,
+    State(state): State<WebState>,
+    ctx: PageCtx,
     CsrfForm(f): CsrfForm<CodeForm>,
 ) -> PageResult {
     OLD.submit::<Exchange>(&state, ctx, f)
 }
 
-fn new_body(state: &AppState, ctx: &Ctx, serial: &str, error: Option<&str>) -> Markup {
+fn new_body(state: &WebState, ctx: &PageCtx, serial: &str, error: Option<&str>) -> Markup {
     let l = ctx.lang();
     procedure::step::<Exchange>(
         l,
@@ -160,7 +160,7 @@ fn new_body(state: &AppState, ctx: &Ctx, serial: &str, error: Option<&str>) -> M
 }
 
 /// `GET /exchange/new`.
-pub async fn show_new(State(state): State<AppState>, ctx: Ctx) -> PageResult {
+pub async fn show_new(State(state): State<WebState>, ctx: PageCtx) -> PageResult {
     let flow = procedure::open_flow::<Exchange>(&ctx, CODE_KEPT)?;
     let typed = flow.typed_serial.unwrap_or_default();
     let body = new_body(&state, &ctx, &typed, None);
@@ -171,13 +171,13 @@ pub async fn show_new(State(state): State<AppState>, ctx: Ctx) -> PageResult {
 /// code → `/v1/bank/change`. A refused old code (or one that expired in
 /// memory) goes back to the old-code step, keeping the typed serial.
 pub async fn submit_new(
-    State(state): State<AppState>,
-    mut ctx: Ctx,
+    State(state): State<WebState>,
+    mut ctx: PageCtx,
     CsrfForm(f): CsrfForm<SerialForm>,
 ) -> PageResult {
     let mut flow = procedure::open_flow::<Exchange>(&ctx, CODE_KEPT)?;
     let l = ctx.lang();
-    let refuse = |ctx: &Ctx, msg: &str| {
+    let refuse = |ctx: &PageCtx, msg: &str| {
         ctx.refused(
             Exchange::title(l),
             new_body(&state, ctx, &f.serial, Some(msg)),

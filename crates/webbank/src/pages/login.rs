@@ -11,11 +11,11 @@ use crate::db::{Event, EventKind};
 use crate::forms::{self, AuthForm, CodeForm, NoFields};
 use crate::layout;
 use crate::page::PageResult;
-use crate::request::{CsrfForm, Ctx};
+use crate::request::{CsrfForm, PageCtx};
 use crate::session::{Flow, Procedure};
-use crate::state::AppState;
+use crate::web_state::WebState;
 
-fn login_body(ctx: &Ctx, contract_id: &str, error: Option<&str>) -> Markup {
+fn login_body(ctx: &PageCtx, contract_id: &str, error: Option<&str>) -> Markup {
     let l = ctx.lang();
     html! {
         (layout::error(error))
@@ -43,12 +43,12 @@ fn login_body(ctx: &Ctx, contract_id: &str, error: Option<&str>) -> Markup {
     }
 }
 
-fn login_title(ctx: &Ctx) -> &'static str {
+fn login_title(ctx: &PageCtx) -> &'static str {
     ctx.lang().t("WEBバンキングログイン", "Web banking login")
 }
 
 /// `GET /login`.
-pub async fn show(State(state): State<AppState>, mut ctx: Ctx) -> PageResult {
+pub async fn show(State(state): State<WebState>, mut ctx: PageCtx) -> PageResult {
     // Leaving a procedure for the login screen ends it.
     if ctx.data.flow.take().is_some() {
         state.pending.forget(ctx.key());
@@ -60,8 +60,8 @@ pub async fn show(State(state): State<AppState>, mut ctx: Ctx) -> PageResult {
 /// `POST /login`: contract ID and password; then the account, or the
 /// login OTP step when the customer chose 「する」.
 pub async fn submit(
-    State(state): State<AppState>,
-    mut ctx: Ctx,
+    State(state): State<WebState>,
+    mut ctx: PageCtx,
     CsrfForm(f): CsrfForm<AuthForm>,
 ) -> PageResult {
     let typed = f.contract_id.clone();
@@ -85,7 +85,7 @@ pub async fn submit(
     }
 }
 
-fn otp_body(ctx: &Ctx, error: Option<&str>) -> Markup {
+fn otp_body(ctx: &PageCtx, error: Option<&str>) -> Markup {
     let l = ctx.lang();
     html! {
         (layout::error(error))
@@ -104,13 +104,13 @@ fn otp_body(ctx: &Ctx, error: Option<&str>) -> Markup {
     }
 }
 
-fn otp_title(ctx: &Ctx) -> &'static str {
+fn otp_title(ctx: &PageCtx) -> &'static str {
     ctx.lang()
         .t("ワンタイムパスワード認証", "One-time password")
 }
 
 /// `GET /login/otp`.
-pub async fn show_otp(ctx: Ctx) -> PageResult {
+pub async fn show_otp(ctx: PageCtx) -> PageResult {
     if ctx.data.flow_of(Procedure::LoginOtp).is_none() {
         return Ok(ctx.redirect("/login"));
     }
@@ -120,8 +120,8 @@ pub async fn show_otp(ctx: Ctx) -> PageResult {
 
 /// `POST /login/otp`: the code (purpose `login`) completes the login.
 pub async fn submit_otp(
-    State(state): State<AppState>,
-    mut ctx: Ctx,
+    State(state): State<WebState>,
+    mut ctx: PageCtx,
     CsrfForm(f): CsrfForm<CodeForm>,
 ) -> PageResult {
     let Some(customer) = ctx
@@ -166,8 +166,8 @@ pub async fn submit_otp(
 
 /// `POST /logout`: a fresh anonymous session replaces this one.
 pub async fn logout(
-    State(state): State<AppState>,
-    mut ctx: Ctx,
+    State(state): State<WebState>,
+    mut ctx: PageCtx,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> PageResult {
     ctx.reset(&state);

@@ -14,16 +14,16 @@
 use axum::extract::State;
 use maud::{html, Markup};
 
-use crate::clock;
 use crate::credentials;
 use crate::db::{Event, ReceiptDetail, TokenChange};
+use crate::display_clock;
 use crate::forms::{self, AuthForm, CodeForm};
 use crate::i18n::Lang;
 use crate::layout;
 use crate::page::{Page, PageError, PageResult};
-use crate::request::{CsrfForm, Ctx};
+use crate::request::{CsrfForm, PageCtx};
 use crate::session::{Flow, Procedure};
-use crate::state::AppState;
+use crate::web_state::WebState;
 
 /// A flow's step once 利用者認証 succeeded.
 pub const AUTHENTICATED: u8 = 2;
@@ -66,7 +66,7 @@ pub fn step<P: OtpProcedure>(l: Lang, at: usize, error: Option<&str>, content: M
 /// The open flow of `P` that reached `min_step`, or where to go instead:
 /// the 利用者認証 screen without a flow, the result once finished, the step
 /// after 利用者認証 when an earlier step is missing.
-pub fn open_flow<P: OtpProcedure>(ctx: &Ctx, min_step: u8) -> Result<Flow, PageError> {
+pub fn open_flow<P: OtpProcedure>(ctx: &PageCtx, min_step: u8) -> Result<Flow, PageError> {
     match ctx.data.flow_of(P::KIND) {
         None => Err(PageError::OutOfStep(Box::new(ctx.redirect(P::PATH)))),
         Some(f) if f.receipt.is_some() => {
@@ -79,7 +79,7 @@ pub fn open_flow<P: OtpProcedure>(ctx: &Ctx, min_step: u8) -> Result<Flow, PageE
     }
 }
 
-fn auth_body<P: OtpProcedure>(ctx: &Ctx, contract_id: &str, error: Option<&str>) -> Markup {
+fn auth_body<P: OtpProcedure>(ctx: &PageCtx, contract_id: &str, error: Option<&str>) -> Markup {
     let l = ctx.lang();
     step::<P>(
         l,
@@ -93,7 +93,7 @@ fn auth_body<P: OtpProcedure>(ctx: &Ctx, contract_id: &str, error: Option<&str>)
 }
 
 /// `GET` of the 利用者認証 screen.
-pub async fn show_auth<P: OtpProcedure>(ctx: Ctx) -> PageResult {
+pub async fn show_auth<P: OtpProcedure>(ctx: PageCtx) -> PageResult {
     Ok(ctx.page(P::title(ctx.lang()), auth_body::<P>(&ctx, "", None)))
 }
 
@@ -107,8 +107,8 @@ pub async fn show_auth<P: OtpProcedure>(ctx: Ctx) -> PageResult {
 /// plain message and the contract ID the customer typed (never the
 /// password), status 422.
 pub async fn submit_auth<P: OtpProcedure>(
-    State(state): State<AppState>,
-    mut ctx: Ctx,
+    State(state): State<WebState>,
+    mut ctx: PageCtx,
     CsrfForm(form): CsrfForm<AuthForm>,
 ) -> PageResult {
     let typed = form.contract_id.clone();
@@ -131,8 +131,8 @@ pub async fn submit_auth<P: OtpProcedure>(
 /// marks the flow done and sends the browser to the result. A storage
 /// failure is a 500 (the session is then not stored).
 pub async fn finish<P: OtpProcedure>(
-    state: &AppState,
-    mut ctx: Ctx,
+    state: &WebState,
+    mut ctx: PageCtx,
     mut flow: Flow,
     detail: ReceiptDetail,
     change: TokenChange,
@@ -150,7 +150,10 @@ pub async fn finish<P: OtpProcedure>(
 }
 
 /// `GET` of the 処理結果 screen: the receipt of the finished flow.
-pub async fn show_result<P: OtpProcedure>(State(state): State<AppState>, ctx: Ctx) -> PageResult {
+pub async fn show_result<P: OtpProcedure>(
+    State(state): State<WebState>,
+    ctx: PageCtx,
+) -> PageResult {
     let l = ctx.lang();
     let Some((customer, id)) = ctx
         .data
@@ -166,7 +169,7 @@ pub async fn show_result<P: OtpProcedure>(State(state): State<AppState>, ctx: Ct
     let body = html! {
         (layout::crumbs(&crumbs, crumbs.len().saturating_sub(1)))
         div.notice #result-message { (P::done_message(l)) }
-        (layout::receipt_table(l, &r.number(), &clock::format(r.at, l)))
+        (layout::receipt_table(l, &r.number(), &display_clock::format(r.at, l)))
         (P::result_details(l, &r.detail))
         (layout::to_login(l))
     };
@@ -194,7 +197,7 @@ pub struct CodeStep {
 
 impl CodeStep {
     /// The step's body with an optional error.
-    pub fn body<P: OtpProcedure>(&self, ctx: &Ctx, error: Option<&str>) -> Markup {
+    pub fn body<P: OtpProcedure>(&self, ctx: &PageCtx, error: Option<&str>) -> Markup {
         let l = ctx.lang();
         step::<P>(
             l,
@@ -215,7 +218,7 @@ impl CodeStep {
     }
 
     /// `GET` of the step.
-    pub fn show<P: OtpProcedure>(&self, ctx: Ctx) -> PageResult {
+    pub fn show<P: OtpProcedure>(&self, ctx: PageCtx) -> PageResult {
         open_flow::<P>(&ctx, AUTHENTICATED)?;
         Ok(ctx.page(P::title(ctx.lang()), self.body::<P>(&ctx, None)))
     }
@@ -224,8 +227,8 @@ impl CodeStep {
     /// the flow moves to [`CODE_KEPT`]; otherwise the step again (422).
     pub fn submit<P: OtpProcedure>(
         &self,
-        state: &AppState,
-        mut ctx: Ctx,
+        state: &WebState,
+        mut ctx: PageCtx,
         form: CodeForm,
     ) -> PageResult {
         let mut flow = open_flow::<P>(&ctx, AUTHENTICATED)?;
@@ -246,8 +249,8 @@ impl CodeStep {
     /// with `msg` (422).
     pub fn back_to<P: OtpProcedure>(
         &self,
-        state: &AppState,
-        mut ctx: Ctx,
+        state: &WebState,
+        mut ctx: PageCtx,
         mut flow: Flow,
         typed_serial: Option<String>,
         msg: &str,

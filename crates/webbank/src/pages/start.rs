@@ -11,9 +11,9 @@ use crate::forms::{self, SerialForm};
 use crate::i18n::Lang;
 use crate::layout::{self, FieldKind};
 use crate::page::PageResult;
-use crate::request::{CsrfForm, Ctx};
+use crate::request::{CsrfForm, PageCtx};
 use crate::session::Procedure;
-use crate::state::AppState;
+use crate::web_state::WebState;
 
 use super::procedure::{self, OtpProcedure, AUTHENTICATED};
 
@@ -78,7 +78,7 @@ impl OtpProcedure for Start {
     }
 }
 
-fn register_body(state: &AppState, ctx: &Ctx, serial: &str, error: Option<&str>) -> Markup {
+fn register_body(state: &WebState, ctx: &PageCtx, serial: &str, error: Option<&str>) -> Markup {
     let l = ctx.lang();
     procedure::step::<Start>(
         l,
@@ -101,7 +101,7 @@ fn register_body(state: &AppState, ctx: &Ctx, serial: &str, error: Option<&str>)
 }
 
 /// `GET /start/register`.
-pub async fn show_register(State(state): State<AppState>, ctx: Ctx) -> PageResult {
+pub async fn show_register(State(state): State<WebState>, ctx: PageCtx) -> PageResult {
     procedure::open_flow::<Start>(&ctx, AUTHENTICATED)?;
     let body = register_body(&state, &ctx, "", None);
     Ok(ctx.page(Start::title(ctx.lang()), body))
@@ -109,13 +109,13 @@ pub async fn show_register(State(state): State<AppState>, ctx: Ctx) -> PageResul
 
 /// `POST /start/register`: serial and code 「登録」 → `/v1/bank/bind`.
 pub async fn submit_register(
-    State(state): State<AppState>,
-    ctx: Ctx,
+    State(state): State<WebState>,
+    ctx: PageCtx,
     CsrfForm(f): CsrfForm<SerialForm>,
 ) -> PageResult {
     let flow = procedure::open_flow::<Start>(&ctx, AUTHENTICATED)?;
     let l = ctx.lang();
-    let refuse = |ctx: &Ctx, msg: &str| {
+    let refuse = |ctx: &PageCtx, msg: &str| {
         ctx.refused(
             Start::title(l),
             register_body(&state, ctx, &f.serial, Some(msg)),

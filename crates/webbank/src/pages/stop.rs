@@ -11,9 +11,9 @@ use crate::forms::{self, CodeForm, NoFields};
 use crate::i18n::Lang;
 use crate::layout;
 use crate::page::PageResult;
-use crate::request::{CsrfForm, Ctx};
+use crate::request::{CsrfForm, PageCtx};
 use crate::session::Procedure;
-use crate::state::AppState;
+use crate::web_state::WebState;
 
 use super::procedure::{self, CodeStep, OtpProcedure, CODE_KEPT};
 
@@ -86,21 +86,21 @@ const CODE: CodeStep = CodeStep {
 };
 
 /// `GET /stop/otp`.
-pub async fn show_otp(ctx: Ctx) -> PageResult {
+pub async fn show_otp(ctx: PageCtx) -> PageResult {
     CODE.show::<Stop>(ctx)
 }
 
 /// `POST /stop/otp`.
 pub async fn submit_otp(
-    State(state): State<AppState>,
-    ctx: Ctx,
+    State(state): State<WebState>,
+    ctx: PageCtx,
     CsrfForm(f): CsrfForm<CodeForm>,
 ) -> PageResult {
     CODE.submit::<Stop>(&state, ctx, f)
 }
 
 /// `GET /stop/confirm`.
-pub async fn show_confirm(State(state): State<AppState>, ctx: Ctx) -> PageResult {
+pub async fn show_confirm(State(state): State<WebState>, ctx: PageCtx) -> PageResult {
     let l = ctx.lang();
     let flow = procedure::open_flow::<Stop>(&ctx, CODE_KEPT)?;
     let serial = state
@@ -143,8 +143,8 @@ pub async fn show_confirm(State(state): State<AppState>, ctx: Ctx) -> PageResult
 /// memory) goes back to the code step; other refusals end on an error
 /// screen with 「ログイン画面」.
 pub async fn submit_confirm(
-    State(state): State<AppState>,
-    ctx: Ctx,
+    State(state): State<WebState>,
+    ctx: PageCtx,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> PageResult {
     let l = ctx.lang();

@@ -21,17 +21,17 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use softtoken_core::stk1::messages::Purpose;
 
-use crate::clock;
 use crate::db::{
     AccountType, Customer, Event, EventKind, PaymentDetail, ReceiptDetail, TokenChange,
     TransferDetail,
 };
+use crate::display_clock;
 use crate::forms;
 use crate::i18n::Lang;
 use crate::layout::{self, FieldKind};
 use crate::page::PageResult;
-use crate::request::{CsrfForm, Ctx, LoggedIn};
-use crate::state::AppState;
+use crate::request::{CsrfForm, LoggedIn, PageCtx};
+use crate::web_state::WebState;
 
 use super::account::nav;
 
@@ -240,7 +240,7 @@ impl Transaction for Payment {
     }
 }
 
-fn form_body<T: Transaction>(ctx: &Ctx, f: &T, error: Option<&str>) -> Markup {
+fn form_body<T: Transaction>(ctx: &PageCtx, f: &T, error: Option<&str>) -> Markup {
     let l = ctx.lang();
     html! {
         (nav(l, &ctx.data.csrf))
@@ -255,7 +255,7 @@ fn form_body<T: Transaction>(ctx: &Ctx, f: &T, error: Option<&str>) -> Markup {
 }
 
 /// `GET` of a transaction form (logged-in customers only).
-pub async fn show<T: Transaction>(ctx: Ctx, LoggedIn(_): LoggedIn) -> PageResult {
+pub async fn show<T: Transaction>(ctx: PageCtx, LoggedIn(_): LoggedIn) -> PageResult {
     let body = form_body(&ctx, &T::default(), None);
     Ok(ctx.page(T::title(ctx.lang()), body))
 }
@@ -263,8 +263,8 @@ pub async fn show<T: Transaction>(ctx: Ctx, LoggedIn(_): LoggedIn) -> PageResult
 /// 認証: the token service verifies `otp` for `purpose`; the outcome goes
 /// into the history. `Err` carries the message for the same screen.
 pub async fn authorise(
-    state: &AppState,
-    ctx: &Ctx,
+    state: &WebState,
+    ctx: &PageCtx,
     c: &Customer,
     otp: &str,
     purpose: Purpose,
@@ -292,8 +292,8 @@ pub async fn authorise(
 /// 完了: issues the receipt for an authorised transaction, with its
 /// 認証成功 history line (one transaction). `Err` carries the message.
 pub async fn complete(
-    state: &AppState,
-    ctx: &Ctx,
+    state: &WebState,
+    ctx: &PageCtx,
     c: &Customer,
     purpose: Purpose,
     detail: ReceiptDetail,
@@ -317,8 +317,8 @@ pub async fn complete(
 /// `POST` of a transaction form: 入力 → 認証 → 完了, or the same form again
 /// (everything re-filled but the code) with the message, status 422.
 pub async fn submit<T: Transaction>(
-    State(state): State<AppState>,
-    mut ctx: Ctx,
+    State(state): State<WebState>,
+    mut ctx: PageCtx,
     LoggedIn(c): LoggedIn,
     CsrfForm(f): CsrfForm<T>,
 ) -> PageResult {
@@ -351,7 +351,11 @@ fn group_thousands(n: u64) -> String {
 }
 
 /// `GET /account/done`: the receipt of the last transaction.
-pub async fn done(State(state): State<AppState>, ctx: Ctx, LoggedIn(c): LoggedIn) -> PageResult {
+pub async fn done(
+    State(state): State<WebState>,
+    ctx: PageCtx,
+    LoggedIn(c): LoggedIn,
+) -> PageResult {
     let l = ctx.lang();
     let Some(id) = ctx.data.last_receipt else {
         return Ok(ctx.redirect("/account"));
@@ -383,7 +387,7 @@ pub async fn done(State(state): State<AppState>, ctx: Ctx, LoggedIn(c): LoggedIn
     let body = html! {
         (nav(l, &ctx.data.csrf))
         div.notice #result-message { (message) }
-        (layout::receipt_table(l, &r.number(), &clock::format(r.at, l)))
+        (layout::receipt_table(l, &r.number(), &display_clock::format(r.at, l)))
         table.data #transaction {
             (rows)
             tr { th { (l.t("金額", "Amount")) } td #amount { (group_thousands(yen)) (l.t("円", " yen")) } }
