@@ -50,6 +50,11 @@ fn api(test_clock: bool) -> Api {
         api_key: ApiKey::new(KEY.into()).unwrap(),
         test_clock,
     });
+    let shown = format!("{state:?}");
+    assert!(
+        !shown.contains(KEY) && !shown.contains(&KEY[..8]),
+        "{shown}"
+    );
     Api {
         app: router(state),
         server_pub,

@@ -61,9 +61,6 @@ impl std::fmt::Debug for ApiState {
     }
 }
 
-/// Shared state as the handlers receive it.
-pub type St = axum::extract::State<Arc<ApiState>>;
-
 /// The `/v1` router.
 pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()

@@ -133,36 +133,39 @@ impl Operation for Change {
                     .map_err(|_| Fault::Refused(Refusal::internal()))?;
                 Ok((p, s))
             }
-            other => {
-                drop(inner); // rolls back the old token's acceptance
-                match other {
-                    Checked::Replay => Err(replay_refusal()),
-                    Checked::Locked => Err(locked_refusal()),
-                    Checked::Invalid { .. } => {
-                        // Keep the new token's failure count (outside the rollback).
-                        let gen = generator(ctx, &new)?;
-                        if let Verdict::Invalid { record } =
-                            ctx.cfg
-                                .policy
-                                .verify(&gen, &new_record_before, new_otp, now)
-                        {
-                            cas_record(c, &new.serial, &new_record_before, &record)?;
-                            event(
-                                c,
-                                now,
-                                Some(&new.serial),
-                                Some(customer),
-                                "bind_failed",
-                                None,
-                            )?;
-                            if record.locked {
-                                return Err(locked_refusal());
-                            }
-                        }
-                        refuse(ErrorCode::SerialOrOtpInvalid, BIND_INVALID)
+            // In every other case dropping `inner` rolls back the old
+            // token's acceptance.
+            Checked::Replay => {
+                drop(inner);
+                Err(replay_refusal())
+            }
+            Checked::Locked => {
+                drop(inner);
+                Err(locked_refusal())
+            }
+            Checked::Invalid { .. } => {
+                drop(inner);
+                // Keep the new token's failure count (outside the rollback).
+                let gen = generator(ctx, &new)?;
+                if let Verdict::Invalid { record } =
+                    ctx.cfg
+                        .policy
+                        .verify(&gen, &new_record_before, new_otp, now)
+                {
+                    cas_record(c, &new.serial, &new_record_before, &record)?;
+                    event(
+                        c,
+                        now,
+                        Some(&new.serial),
+                        Some(customer),
+                        "bind_failed",
+                        None,
+                    )?;
+                    if record.locked {
+                        return Err(locked_refusal());
                     }
-                    Checked::Accepted => Err(Fault::Refused(Refusal::internal())),
                 }
+                refuse(ErrorCode::SerialOrOtpInvalid, BIND_INVALID)
             }
         }
     }
