@@ -180,3 +180,57 @@ fn run(cli: Cli) -> Result<(), RunError> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> Result<(SyncArg, Switch, u64), clap::Error> {
+        let mut argv = vec!["softtoken-bank", "serve", "--data", "/tmp/x"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv)?.cmd {
+            Cmd::Serve {
+                synchronous,
+                group_commit,
+                header_timeout,
+                ..
+            } => Ok((synchronous, group_commit, header_timeout)),
+            Cmd::Profile { .. } => unreachable!("parsed serve"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_the_durable_setting() {
+        assert_eq!(serve(&[]).unwrap(), (SyncArg::Full, Switch::On, 10));
+        assert_eq!(Synchronous::from(SyncArg::Full), Synchronous::Full);
+        assert_eq!(Synchronous::from(SyncArg::Normal), Synchronous::Normal);
+    }
+
+    #[test]
+    fn value_enums_accept_their_values_and_refuse_others() {
+        let got = serve(&["--synchronous", "normal", "--group-commit", "off"]).unwrap();
+        assert_eq!(got, (SyncArg::Normal, Switch::Off, 10));
+        assert_eq!(
+            serve(&["--synchronous", "FULL"]).unwrap().0,
+            SyncArg::Full,
+            "synchronous is case-insensitive"
+        );
+        for bad in [
+            &["--synchronous", "extra"][..],
+            &["--group-commit", "yes"],
+            &["--header-timeout", "0"],
+            &["--header-timeout", "301"],
+        ] {
+            let err = serve(bad).unwrap_err();
+            assert!(
+                matches!(
+                    err.kind(),
+                    clap::error::ErrorKind::InvalidValue | clap::error::ErrorKind::ValueValidation
+                ),
+                "{bad:?}: {:?}",
+                err.kind()
+            );
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+        }
+    }
+}
