@@ -1,8 +1,8 @@
-// Web banking driver for the app end-to-end stage (scripts/test.d/30-app-e2e.sh):
+// Web banking driver for the app end-to-end harness (tests/e2e/webbank.py, stage 30):
 // a person at the bank's web pages in Debian's headless Chromium, typing the
 // serial number and codes they read off the app's window.
 //
-// Not a test file (stage 25 runs `node --test` here): the bash stage starts it
+// Not a test file (stage 25 runs `node --test` here): the harness starts it
 // once and talks to it over pipes, one JSON object per line each way.
 //
 //   node webbank-driver.mjs --base http://127.0.0.1:PORT --shots DIR
