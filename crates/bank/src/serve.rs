@@ -1,4 +1,4 @@
-//! Start-up of `softtoken-bank serve`: data directory, store, listener,
+//! Start-up of `softtoken-bank serve`: data directory, token-service database,
 //! web banking and the `/v1` API on one socket.
 
 use std::collections::HashMap;

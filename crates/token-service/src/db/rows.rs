@@ -8,14 +8,18 @@ use softtoken_core::encoding::encode;
 use softtoken_core::stk1::messages::TokenState;
 use softtoken_core::TokenRecord;
 
+/// A Unix time or count as SQLite's integer (saturating).
 pub(crate) fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// Associated data of a session's sealed confirmation (`session:<id>`;
+/// its sealed key adds `:key`).
 pub(crate) fn session_aad(id: &[u8; 16]) -> Vec<u8> {
     format!("session:{}", encode(id)).into_bytes()
 }
 
+/// Associated data of a token's sealed secret (`token:<serial>`).
 pub(crate) fn token_aad(serial: &str) -> Vec<u8> {
     format!("token:{serial}").into_bytes()
 }
@@ -34,9 +38,11 @@ pub(crate) struct TokenRow {
     pub(crate) bind_by: u64,
 }
 
+/// The columns [`token_from_row`] reads, in its order.
 pub(crate) const TOKEN_COLS: &str =
     "serial, state, sealed_secret, last_step, drift, fail_count, locked, bind_by";
 
+/// A [`TokenRow`] from a row selected with [`TOKEN_COLS`].
 pub(crate) fn token_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
     let last: Option<i64> = r.get(3)?;
     Ok(TokenRow {
@@ -53,6 +59,7 @@ pub(crate) fn token_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow
     })
 }
 
+/// The token with canonical serial `serial`, if any.
 pub(crate) fn token_by_serial(c: &Connection, serial: &str) -> rusqlite::Result<Option<TokenRow>> {
     c.prepare_cached(&format!(
         "SELECT {TOKEN_COLS} FROM tokens WHERE serial = ?1"
@@ -61,6 +68,7 @@ pub(crate) fn token_by_serial(c: &Connection, serial: &str) -> rusqlite::Result<
     .optional()
 }
 
+/// The customer's active token, if any (at most one, unique index).
 pub(crate) fn active_token(c: &Connection, customer: &str) -> rusqlite::Result<Option<TokenRow>> {
     c.prepare_cached(&format!(
         "SELECT {TOKEN_COLS} FROM tokens WHERE customer_id = ?1 AND state = 'active'"
@@ -96,6 +104,7 @@ pub(crate) fn cas_record(
     Ok(n == 1)
 }
 
+/// Appends an audit event (never a code or a secret in `detail`).
 pub(crate) fn event(
     c: &Connection,
     now: u64,
@@ -133,6 +142,7 @@ pub(crate) fn effective_state(
     })
 }
 
+/// Revokes a token and deletes its sealed secret (crypto-shredding).
 pub(crate) fn revoke(c: &Connection, serial: &str, now: u64) -> rusqlite::Result<()> {
     c.prepare_cached("UPDATE tokens SET state = 'revoked', sealed_secret = NULL, revoked_at = ?2 WHERE serial = ?1")?
         .execute(params![serial, to_i64(now)])?;

@@ -27,7 +27,8 @@ use crate::refusal::Refusal;
 
 /// Binds the issued token `serial` to `customer_id` if `otp` is correct.
 pub struct Bind {
-    /// Customer (checked by [`check_customer`]).
+    /// Customer: 1 to 64 characters, no control character (checked by
+    /// the handler).
     pub customer_id: String,
     /// Serial as typed.
     pub serial: String,

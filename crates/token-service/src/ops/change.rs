@@ -30,7 +30,8 @@ use crate::refusal::Refusal;
 
 /// Replaces the customer's active token by the issued token `new_serial`.
 pub struct Change {
-    /// Customer (checked by [`check_customer`]).
+    /// Customer: 1 to 64 characters, no control character (checked by
+    /// the handler).
     pub customer_id: String,
     /// Old token's code.
     pub old_otp: OtpText,

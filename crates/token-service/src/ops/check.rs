@@ -12,6 +12,8 @@ use crate::db::rows::{
 use crate::db::{refuse, Ctx, Fault};
 use crate::refusal::Refusal;
 
+/// The code generator of a token, from its sealed secret; a token without
+/// one, or one that does not open, is `internal_error`.
 pub(crate) fn generator(ctx: &Ctx<'_>, t: &TokenRow) -> Result<Generator, Fault> {
     let Some(blob) = &t.sealed else {
         return Err(Fault::Refused(Refusal::internal()));
@@ -86,6 +88,7 @@ pub(crate) fn issued_token(c: &Connection, typed: &str, now: u64) -> Result<Toke
     Ok(t)
 }
 
+/// `locked`.
 pub(crate) fn locked_refusal() -> Fault {
     Fault::Refused(Refusal::new(
         ErrorCode::Locked,
@@ -93,6 +96,7 @@ pub(crate) fn locked_refusal() -> Fault {
     ))
 }
 
+/// `replay`.
 pub(crate) fn replay_refusal() -> Fault {
     Fault::Refused(Refusal::new(
         ErrorCode::Replay,

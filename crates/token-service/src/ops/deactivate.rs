@@ -20,7 +20,8 @@ use crate::refusal::Refusal;
 
 /// Revokes the customer's active token if `otp` is correct.
 pub struct Deactivate {
-    /// Customer (checked by [`check_customer`]).
+    /// Customer: 1 to 64 characters, no control character (checked by
+    /// the handler).
     pub customer_id: String,
     /// Code as typed.
     pub otp: OtpText,

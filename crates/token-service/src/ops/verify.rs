@@ -20,7 +20,8 @@ use crate::refusal::Refusal;
 
 /// Verifies `otp` for the customer's active token.
 pub struct Verify {
-    /// Customer (checked by [`check_customer`]).
+    /// Customer: 1 to 64 characters, no control character (checked by
+    /// the handler).
     pub customer_id: String,
     /// Code as typed.
     pub otp: OtpText,
