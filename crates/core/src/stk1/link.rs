@@ -9,6 +9,10 @@ use thiserror::Error;
 
 const SCHEME_AND_PATH: &str = "softtoken://pair?";
 const MAX_LINK: usize = 2048;
+/// Longest decoded `bank`, `url` or `kid`, in bytes. Small enough that the
+/// re-encoded link of any accepted one stays within `MAX_LINK` (each byte
+/// encodes to at most 3), so `parse(to_uri(link))` always succeeds.
+const MAX_FIELD: usize = 200;
 const QUERY: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
@@ -66,6 +70,9 @@ impl PairLink {
                 .decode_utf8()
                 .map_err(|_| LinkError::Malformed)?
                 .into_owned();
+            if val.len() > MAX_FIELD || val.chars().any(char::is_control) {
+                return Err(LinkError::Malformed);
+            }
             let slot = match k {
                 "v" => &mut v,
                 "bank" => &mut bank,
@@ -111,6 +118,40 @@ impl PairLink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn link_whose_reencoding_exceeds_the_limit_is_refused() {
+        // Found by the pair_link fuzz target: a link under 2 KiB whose
+        // fields held NULs re-encoded (`%00`) to more than 2 KiB, so
+        // `parse(to_uri(link))` refused what `parse` had accepted.
+        let field = "\0".repeat(150);
+        let text = format!("softtoken://pair?v=1&bank=demo&url=http://h&kid=k{field}");
+        assert!(text.len() < MAX_LINK);
+        assert_eq!(PairLink::parse(&text), Err(LinkError::Malformed));
+        // Control characters are refused even when short.
+        assert_eq!(
+            PairLink::parse("softtoken://pair?v=1&bank=de%07mo&url=http://h&kid=k1"),
+            Err(LinkError::Malformed)
+        );
+        // The longest accepted fields, all escaped, still round-trip.
+        let long = "é".repeat(MAX_FIELD / 2);
+        let l = PairLink {
+            bank: long.clone(),
+            url: format!("https://{}", "%".repeat(MAX_FIELD - 8)),
+            kid: long,
+        };
+        let uri = l.to_uri();
+        assert!(uri.len() <= MAX_LINK, "{}", uri.len());
+        assert_eq!(PairLink::parse(&uri).unwrap(), l);
+        let too_long = PairLink {
+            kid: "k".repeat(MAX_FIELD + 1),
+            ..l
+        };
+        assert_eq!(
+            PairLink::parse(&too_long.to_uri()),
+            Err(LinkError::Malformed)
+        );
+    }
 
     #[test]
     fn round_trip() {
