@@ -702,3 +702,31 @@ async fn every_code_field_is_the_shared_component() {
         assert_eq!(html.matches(r#"name="otp""#).count(), 1, "{path}");
     }
 }
+
+/// A step reached out of order is sent to where the flow stands: the step
+/// after 利用者認証 when the code step is missing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_step_out_of_order_goes_to_where_the_flow_stands() {
+    let (backend, _) = mock_backend().await;
+    for (first, later, expected) in [
+        ("/stop", "/stop/confirm", "/stop/otp"),
+        ("/exchange", "/exchange/new", "/exchange/old"),
+    ] {
+        let mut web = Web::start(&backend, false).await;
+        let csrf = web.csrf(first).await;
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("contract_id", "1000001"),
+            ("password", PASSWORD),
+        ];
+        let (status, _, _) = web.post(first, &form, None).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{first}");
+        let resp = web.raw(web.http.get(format!("{}{later}", web.base))).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{later}");
+        assert_eq!(
+            resp.headers().get("location").and_then(|v| v.to_str().ok()),
+            Some(expected),
+            "{later}"
+        );
+    }
+}

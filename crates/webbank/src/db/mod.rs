@@ -719,6 +719,39 @@ mod tests {
         assert_eq!(r.at, 5);
     }
 
+    /// A query waiting for the connection waits on the blocking pool: the
+    /// async worker (one thread here) keeps running other tasks meanwhile.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_waiting_query_does_not_block_the_async_worker() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        use std::time::Duration;
+        let db = Db::memory();
+        let held = db.clone();
+        let (locked, is_locked) = std::sync::mpsc::channel();
+        let holder = std::thread::spawn(move || {
+            let _guard = held.blocking();
+            locked.send(()).unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+        });
+        is_locked.recv().unwrap();
+        let ticks = Arc::new(AtomicU32::new(0));
+        let t = ticks.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                t.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        assert!(db.customer("1000001").await.unwrap().is_none());
+        let n = ticks.load(Ordering::Relaxed);
+        assert!(
+            n >= 5,
+            "the worker ran other tasks while the query waited ({n} ticks)"
+        );
+        ticker.abort();
+        holder.join().unwrap();
+    }
+
     #[test]
     fn expired_sessions_are_purged() {
         let db = Db::memory();
