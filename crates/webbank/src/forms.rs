@@ -15,7 +15,7 @@ use softtoken_core::stk1::link::PairLink;
 use softtoken_core::stk1::messages::ErrorCode;
 use softtoken_core::{Code, Serial, SerialError};
 
-use crate::db::{Event, EventKind, TokenChange};
+use crate::db::{Event, EventContext, EventKind, TokenChange};
 use crate::i18n::Lang;
 use crate::layout::{self, FieldKind};
 use crate::token_service_client::TokenServiceError;
@@ -185,7 +185,7 @@ pub fn pairing(l: Lang, state: &WebState) -> Markup {
 pub async fn record_refusal(
     state: &WebState,
     customer: &str,
-    context: &str,
+    context: EventContext,
     err: &TokenServiceError,
     at: i64,
 ) {

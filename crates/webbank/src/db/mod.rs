@@ -127,6 +127,55 @@ impl EventKind {
     }
 }
 
+/// Where in web banking a history event happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EventContext {
+    /// The login OTP step.
+    Login,
+    /// 振込.
+    Transfer,
+    /// 収納サービスへの支払.
+    Payment,
+    /// The login-OTP choice.
+    Settings,
+    /// 利用開始.
+    Start,
+    /// 交換.
+    Exchange,
+    /// 利用中止.
+    Stop,
+}
+
+impl EventContext {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventContext::Login => "login",
+            EventContext::Transfer => "transfer",
+            EventContext::Payment => "payment",
+            EventContext::Settings => "settings",
+            EventContext::Start => "start",
+            EventContext::Exchange => "exchange",
+            EventContext::Stop => "stop",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "login" => EventContext::Login,
+            "transfer" => EventContext::Transfer,
+            "payment" => EventContext::Payment,
+            "settings" => EventContext::Settings,
+            "start" => EventContext::Start,
+            "exchange" => EventContext::Exchange,
+            "stop" => EventContext::Stop,
+            _ => return None,
+        })
+    }
+}
+
 /// One line of a customer's OTP history.
 #[derive(Debug, Clone)]
 pub struct Event {
@@ -134,8 +183,8 @@ pub struct Event {
     pub at: i64,
     /// What happened.
     pub kind: EventKind,
-    /// Where: `login`, `transfer`, `payment`, `settings`, `start`, `exchange`, `stop`.
-    pub context: String,
+    /// Where.
+    pub context: EventContext,
     /// Serial concerned, if any.
     pub serial: Option<String>,
     /// Previous serial (exchange).
@@ -146,11 +195,11 @@ pub struct Event {
 
 impl Event {
     /// An event with no serial or count.
-    pub fn new(at: i64, kind: EventKind, context: &str) -> Self {
+    pub fn new(at: i64, kind: EventKind, context: EventContext) -> Self {
         Event {
             at,
             kind,
-            context: context.to_string(),
+            context,
             serial: None,
             previous_serial: None,
             fail_count: None,
@@ -512,7 +561,10 @@ impl Conn {
         let mut out = Vec::new();
         for row in rows {
             let (at, kind, context, serial, previous_serial, fail_count) = row?;
-            if let Some(kind) = EventKind::parse(&kind) {
+            // A row of a kind or place this version does not know is skipped.
+            if let (Some(kind), Some(context)) =
+                (EventKind::parse(&kind), EventContext::parse(&context))
+            {
                 out.push(Event {
                     at,
                     kind,
@@ -628,7 +680,7 @@ fn insert_event(conn: &Connection, contract_id: &str, e: &Event) -> Result<(), D
             contract_id,
             e.at,
             e.kind.as_str(),
-            e.context,
+            e.context.as_str(),
             e.serial,
             e.previous_serial,
             e.fail_count
@@ -655,7 +707,11 @@ mod tests {
                     serial: "K7M3Q9XZ2PD0".into(),
                 },
                 TokenChange::Set("K7M3Q9XZ2PD0".into()),
-                Some(Event::new(1_700_000_000, EventKind::Registered, "start")),
+                Some(Event::new(
+                    1_700_000_000,
+                    EventKind::Registered,
+                    EventContext::Start,
+                )),
             )
             .await
             .unwrap();
@@ -676,7 +732,7 @@ mod tests {
         db.set_otp_login(
             "1000001",
             true,
-            Event::new(1, EventKind::LoginOtpOn, "settings"),
+            Event::new(1, EventKind::LoginOtpOn, EventContext::Settings),
         )
         .await
         .unwrap();
@@ -750,6 +806,38 @@ mod tests {
         );
         ticker.abort();
         holder.join().unwrap();
+    }
+
+    #[tokio::test]
+    async fn history_rows_of_an_unknown_place_are_skipped() {
+        let db = Db::memory();
+        db.add_event(
+            "1000001",
+            Event::new(1, EventKind::Accepted, EventContext::Transfer),
+        )
+        .await
+        .unwrap();
+        db.blocking()
+            .conn
+            .execute(
+                "INSERT INTO events (contract_id, at, kind, context) VALUES ('1000001', 2, 'accepted', 'elsewhere')",
+                [],
+            )
+            .unwrap();
+        let ev = db.events("1000001", 10).await.unwrap();
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].context, EventContext::Transfer);
+        for c in [
+            EventContext::Login,
+            EventContext::Transfer,
+            EventContext::Payment,
+            EventContext::Settings,
+            EventContext::Start,
+            EventContext::Exchange,
+            EventContext::Stop,
+        ] {
+            assert_eq!(EventContext::parse(c.as_str()), Some(c));
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use softtoken_core::stk1::messages::Purpose;
 
-use crate::db::{Customer, Event, EventKind};
+use crate::db::{Customer, Event, EventContext, EventKind};
 use crate::display_clock;
 use crate::forms;
 use crate::i18n::Lang;
@@ -172,7 +172,11 @@ pub async fn submit_settings(
             };
             state
                 .db
-                .set_otp_login(&c.contract_id, on, Event::new(ctx.now, kind, "settings"))
+                .set_otp_login(
+                    &c.contract_id,
+                    on,
+                    Event::new(ctx.now, kind, EventContext::Settings),
+                )
                 .await?;
             let c = Customer { otp_login: on, ..c };
             let notice = l.t("設定を変更しました。", "The setting is changed.");
@@ -180,7 +184,8 @@ pub async fn submit_settings(
             Ok(ctx.page(title, body))
         }
         Err(e) => {
-            forms::record_refusal(&state, &c.contract_id, "settings", &e, ctx.now).await;
+            forms::record_refusal(&state, &c.contract_id, EventContext::Settings, &e, ctx.now)
+                .await;
             // The refusal may have changed what is known (e.g. no token).
             let c = state
                 .db
@@ -194,16 +199,15 @@ pub async fn submit_settings(
     }
 }
 
-fn context_label(l: Lang, context: &str) -> &'static str {
+fn context_label(l: Lang, context: EventContext) -> &'static str {
     match context {
-        "login" => l.t("ログイン", "Login"),
-        "transfer" => l.t("振込", "Transfer"),
-        "payment" => l.t("収納サービスへの支払", "Payment"),
-        "settings" => l.t("設定変更", "Settings"),
-        "start" => l.t("利用開始", "Start"),
-        "exchange" => l.t("交換", "Exchange"),
-        "stop" => l.t("利用中止", "Stop"),
-        _ => "",
+        EventContext::Login => l.t("ログイン", "Login"),
+        EventContext::Transfer => l.t("振込", "Transfer"),
+        EventContext::Payment => l.t("収納サービスへの支払", "Payment"),
+        EventContext::Settings => l.t("設定変更", "Settings"),
+        EventContext::Start => l.t("利用開始", "Start"),
+        EventContext::Exchange => l.t("交換", "Exchange"),
+        EventContext::Stop => l.t("利用中止", "Stop"),
     }
 }
 
@@ -260,7 +264,7 @@ pub async fn history(
                 @for e in &events {
                     tr {
                         td.nowrap { (display_clock::format(e.at, l)) }
-                        td { (context_label(l, &e.context)) }
+                        td { (context_label(l, e.context)) }
                         td { (event_label(l, e)) }
                         td.nowrap {
                             @if let Some(p) = &e.previous_serial { (forms::show_serial(p)) " → " }

@@ -7,7 +7,7 @@ use axum::extract::State;
 use maud::{html, Markup};
 use softtoken_core::stk1::messages::ErrorCode;
 
-use crate::db::{Event, EventKind, ReceiptDetail, TokenChange};
+use crate::db::{Event, EventContext, EventKind, ReceiptDetail, TokenChange};
 use crate::forms::{self, CodeForm, SerialForm};
 use crate::i18n::Lang;
 use crate::layout::{self, FieldKind};
@@ -211,7 +211,7 @@ pub async fn submit_new(
     {
         Ok(ok) => {
             state.pending.forget(ctx.key());
-            let mut ev = Event::new(ctx.now, EventKind::Exchanged, "exchange");
+            let mut ev = Event::new(ctx.now, EventKind::Exchanged, EventContext::Exchange);
             ev.serial = Some(ok.serial.clone());
             ev.previous_serial = Some(ok.previous_serial.clone());
             let change = TokenChange::Set(ok.serial.clone());
@@ -222,7 +222,8 @@ pub async fn submit_new(
             procedure::finish::<Exchange>(&state, ctx, flow, detail, change, ev).await
         }
         Err(e) => {
-            forms::record_refusal(&state, &flow.customer, "exchange", &e, ctx.now).await;
+            forms::record_refusal(&state, &flow.customer, EventContext::Exchange, &e, ctx.now)
+                .await;
             let msg = e.message(l);
             if e.code() == Some(ErrorCode::OldOtpInvalid) {
                 return Ok(OLD.back_to::<Exchange>(

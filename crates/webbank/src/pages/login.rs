@@ -7,7 +7,7 @@ use maud::{html, Markup};
 use softtoken_core::stk1::messages::Purpose;
 
 use crate::credentials;
-use crate::db::{Event, EventKind};
+use crate::db::{Event, EventContext, EventKind};
 use crate::forms::{self, AuthForm, CodeForm, NoFields};
 use crate::layout;
 use crate::page::PageResult;
@@ -149,7 +149,10 @@ pub async fn submit_otp(
         Ok(_) => {
             let _ = state
                 .db
-                .add_event(&customer, Event::new(ctx.now, EventKind::Accepted, "login"))
+                .add_event(
+                    &customer,
+                    Event::new(ctx.now, EventKind::Accepted, EventContext::Login),
+                )
                 .await;
             ctx.rotate(&state);
             ctx.data.flow = None;
@@ -157,7 +160,7 @@ pub async fn submit_otp(
             Ok(ctx.redirect("/account"))
         }
         Err(e) => {
-            forms::record_refusal(&state, &customer, "login", &e, ctx.now).await;
+            forms::record_refusal(&state, &customer, EventContext::Login, &e, ctx.now).await;
             let msg = e.message(l);
             Ok(ctx.refused(otp_title(&ctx), otp_body(&ctx, Some(&msg))))
         }

@@ -6,7 +6,7 @@
 use axum::extract::State;
 use maud::{html, Markup};
 
-use crate::db::{Event, EventKind, ReceiptDetail, TokenChange};
+use crate::db::{Event, EventContext, EventKind, ReceiptDetail, TokenChange};
 use crate::forms::{self, SerialForm};
 use crate::i18n::Lang;
 use crate::layout::{self, FieldKind};
@@ -140,14 +140,14 @@ pub async fn submit_register(
         .await
     {
         Ok(ok) => {
-            let mut ev = Event::new(ctx.now, EventKind::Registered, "start");
+            let mut ev = Event::new(ctx.now, EventKind::Registered, EventContext::Start);
             ev.serial = Some(ok.serial.clone());
             let change = TokenChange::Set(ok.serial.clone());
             let detail = ReceiptDetail::Start { serial: ok.serial };
             procedure::finish::<Start>(&state, ctx, flow, detail, change, ev).await
         }
         Err(e) => {
-            forms::record_refusal(&state, &flow.customer, "start", &e, ctx.now).await;
+            forms::record_refusal(&state, &flow.customer, EventContext::Start, &e, ctx.now).await;
             Ok(refuse(&ctx, &e.message(l)))
         }
     }

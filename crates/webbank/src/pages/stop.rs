@@ -6,7 +6,7 @@ use axum::extract::State;
 use maud::{html, Markup};
 use softtoken_core::stk1::messages::ErrorCode;
 
-use crate::db::{Event, EventKind, ReceiptDetail, TokenChange};
+use crate::db::{Event, EventContext, EventKind, ReceiptDetail, TokenChange};
 use crate::forms::{self, CodeForm, NoFields};
 use crate::i18n::Lang;
 use crate::layout;
@@ -163,13 +163,13 @@ pub async fn submit_confirm(
     {
         Ok(ok) => {
             state.pending.forget(ctx.key());
-            let mut ev = Event::new(ctx.now, EventKind::Stopped, "stop");
+            let mut ev = Event::new(ctx.now, EventKind::Stopped, EventContext::Stop);
             ev.serial = Some(ok.serial.clone());
             let detail = ReceiptDetail::Stop { serial: ok.serial };
             procedure::finish::<Stop>(&state, ctx, flow, detail, TokenChange::Clear, ev).await
         }
         Err(e) => {
-            forms::record_refusal(&state, &flow.customer, "stop", &e, ctx.now).await;
+            forms::record_refusal(&state, &flow.customer, EventContext::Stop, &e, ctx.now).await;
             let msg = e.message(l);
             match e.code() {
                 Some(ErrorCode::InvalidOtp | ErrorCode::Replay) => {

@@ -22,8 +22,8 @@ use serde::Deserialize;
 use softtoken_core::stk1::messages::Purpose;
 
 use crate::db::{
-    AccountType, Customer, Event, EventKind, PaymentDetail, ReceiptDetail, TokenChange,
-    TransferDetail,
+    AccountType, Customer, Event, EventContext, EventKind, PaymentDetail, ReceiptDetail,
+    TokenChange, TransferDetail,
 };
 use crate::display_clock;
 use crate::forms;
@@ -41,6 +41,8 @@ pub trait Transaction: DeserializeOwned + Default + Send + 'static {
     const PATH: &'static str;
     /// The purpose the code is verified for.
     const PURPOSE: Purpose;
+    /// Where its history lines say they happened.
+    const CONTEXT: EventContext;
     /// The form's `id`.
     const FORM_ID: &'static str;
     /// The submit button's `id`.
@@ -108,6 +110,7 @@ fn digits(text: &str, min: usize, max: usize) -> bool {
 impl Transaction for Transfer {
     const PATH: &'static str = "/account/transfer";
     const PURPOSE: Purpose = Purpose::Transfer;
+    const CONTEXT: EventContext = EventContext::Transfer;
     const FORM_ID: &'static str = "transfer-form";
     const SUBMIT_ID: &'static str = "transfer-submit";
 
@@ -181,6 +184,7 @@ impl Transaction for Transfer {
 impl Transaction for Payment {
     const PATH: &'static str = "/account/payment";
     const PURPOSE: Purpose = Purpose::Payment;
+    const CONTEXT: EventContext = EventContext::Payment;
     const FORM_ID: &'static str = "payment-form";
     const SUBMIT_ID: &'static str = "payment-submit";
 
@@ -260,14 +264,16 @@ pub async fn show<T: Transaction>(ctx: PageCtx, LoggedIn(_): LoggedIn) -> PageRe
     Ok(ctx.page(T::title(ctx.lang()), body))
 }
 
-/// 認証: the token service verifies `otp` for `purpose`; the outcome goes
-/// into the history. `Err` carries the message for the same screen.
+/// 認証: the token service verifies `otp` for `purpose`; a refusal goes
+/// into the history under `context`. `Err` carries the message for the
+/// same screen.
 pub async fn authorise(
     state: &WebState,
     ctx: &PageCtx,
     c: &Customer,
     otp: &str,
     purpose: Purpose,
+    context: EventContext,
 ) -> Result<(), String> {
     let l = ctx.lang();
     let code = forms::parse_code(otp, l).map_err(str::to_string)?;
@@ -283,7 +289,7 @@ pub async fn authorise(
     {
         Ok(_) => Ok(()),
         Err(e) => {
-            forms::record_refusal(state, &c.contract_id, purpose.as_str(), &e, ctx.now).await;
+            forms::record_refusal(state, &c.contract_id, context, &e, ctx.now).await;
             Err(e.message(l))
         }
     }
@@ -295,10 +301,10 @@ pub async fn complete(
     state: &WebState,
     ctx: &PageCtx,
     c: &Customer,
-    purpose: Purpose,
+    context: EventContext,
     detail: ReceiptDetail,
 ) -> Result<i64, String> {
-    let ev = Event::new(ctx.now, EventKind::Accepted, purpose.as_str());
+    let ev = Event::new(ctx.now, EventKind::Accepted, context);
     state
         .db
         .complete(&c.contract_id, ctx.now, detail, TokenChange::None, Some(ev))
@@ -325,8 +331,8 @@ pub async fn submit<T: Transaction>(
     let l = ctx.lang();
     let outcome = async {
         let detail = f.validate(l).map_err(str::to_string)?;
-        authorise(&state, &ctx, &c, f.otp(), T::PURPOSE).await?;
-        complete(&state, &ctx, &c, T::PURPOSE, detail).await
+        authorise(&state, &ctx, &c, f.otp(), T::PURPOSE, T::CONTEXT).await?;
+        complete(&state, &ctx, &c, T::CONTEXT, detail).await
     }
     .await;
     match outcome {
