@@ -148,3 +148,29 @@ impl ClientHandshake {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stk1::messages::Platform;
+    use crate::stk1::server::{respond, ServerEphemeral, ServerKey};
+
+    #[test]
+    fn init_response_with_period_zero_is_refused_not_panicking() {
+        let mut rng = rand_core::OsRng;
+        let server = ServerKey::generate("k1", &mut rng);
+        let device = Device {
+            platform: Platform::Test,
+            app_version: "test".into(),
+        };
+        let (client, init) = ClientHandshake::start(&mut rng, "k1", &server.public_bytes(), device);
+        let serial = Serial::generate(&mut rng);
+        let eph = ServerEphemeral::generate(&mut rng);
+        let (mut resp, _) = respond(&server, &init, eph, serial, 1, 300).unwrap();
+        resp.params.period = 0;
+        assert_eq!(
+            client.finish(&resp).unwrap_err(),
+            Stk1Error::UnsupportedParams
+        );
+    }
+}
