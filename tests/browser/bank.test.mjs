@@ -54,7 +54,7 @@ const label = (id) => page.locator(`label[for="${id}"]`).innerText();
 async function startServer(listen = '127.0.0.1:0') {
   dataDir ??= mkdtempSync(path.join(tmpdir(), 'stk-bank-web-'));
   customers = [];
-  server = spawn(bin, ['serve', '--listen', listen, '--data', dataDir, '--demo', '--test-clock'], {
+  server = spawn(bin, ['serve', '--listen', listen, '--data', dataDir, '--demo', '--test-clock', '--txn-auth', 'off'], {
     stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' },
   });
   server.stderr.on('data', (d) => process.stderr.write(`[server] ${d}`));

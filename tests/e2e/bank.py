@@ -29,11 +29,13 @@ class Customer:
 
 
 class Bank:
-    """`softtoken-bank serve --data DATA --listen LISTEN [--demo] [--test-clock]`,
-    its output in `log`."""
+    """`softtoken-bank serve --data DATA --listen LISTEN [--demo] [--test-clock]
+    --txn-auth TXN_AUTH`, its output in `log`. `txn_auth` defaults to "off" (the
+    code-only 振込 the scenario walks)."""
 
     def __init__(self, procs: Processes, env: dict, bin_dir: Path, data: Path, log: Path, *,
-                 listen: str = "127.0.0.1:0", demo: bool = True, test_clock: bool = False):
+                 listen: str = "127.0.0.1:0", demo: bool = True, test_clock: bool = False,
+                 txn_auth: str = "off"):
         self.procs = procs
         self.env = env
         self.exe = bin_dir / "softtoken-bank"
@@ -42,6 +44,7 @@ class Bank:
         self.listen = listen
         self.demo = demo
         self.test_clock = test_clock
+        self.txn_auth = txn_auth
         self.proc: Optional[subprocess.Popen] = None
         self.url = ""
 
@@ -52,6 +55,7 @@ class Bank:
         argv = [str(self.exe), "serve", "--listen", self.listen, "--data", str(self.data)]
         argv += ["--demo"] if self.demo else []
         argv += ["--test-clock"] if self.test_clock else []
+        argv += ["--txn-auth", self.txn_auth]
         self.log.write_bytes(b"")
         self.proc = self.procs.start("the bank", argv, env=self.env, log=self.log)
 

@@ -59,7 +59,7 @@ def main(args) -> int:
 
 def _run(s: Session, base: Path, bin_dir: Path, port: int, headless: bool) -> int:
     bank = Bank(s.procs, s.env, bin_dir, base / "bank", base / "bank.log",
-                listen=f"127.0.0.1:{port}", demo=True)
+                listen=f"127.0.0.1:{port}", demo=True, txn_auth="optional")
     try:
         url = bank.start()
     except E2EError:

@@ -56,6 +56,27 @@ enum Switch {
     Off,
 }
 
+/// 取引認証 of web banking's transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TxnAuthArg {
+    /// Every 振込 / 収納サービスへの支払 is approved in the app.
+    Required,
+    /// Each customer chooses in 設定 (default: code only).
+    Optional,
+    /// Code only (no 取引認証).
+    Off,
+}
+
+impl From<TxnAuthArg> for softtoken_webbank::TxnAuth {
+    fn from(a: TxnAuthArg) -> Self {
+        match a {
+            TxnAuthArg::Required => softtoken_webbank::TxnAuth::Required,
+            TxnAuthArg::Optional => softtoken_webbank::TxnAuth::Optional,
+            TxnAuthArg::Off => softtoken_webbank::TxnAuth::Off,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Run the token service, back-end API and web banking.
@@ -92,6 +113,9 @@ enum Cmd {
         /// connection is closed (slow-header / slowloris defence).
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
         header_timeout: u64,
+        /// 取引認証 of web banking's 振込 and 収納サービスへの支払.
+        #[arg(long, value_enum, default_value_t = TxnAuthArg::Required)]
+        txn_auth: TxnAuthArg,
     },
     /// Print the bank profile JSON.
     Profile {
@@ -152,6 +176,7 @@ fn run(cli: Cli) -> Result<(), RunError> {
             synchronous,
             group_commit,
             header_timeout,
+            txn_auth,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -175,6 +200,7 @@ fn run(cli: Cli) -> Result<(), RunError> {
                 synchronous: synchronous.into(),
                 group_commit: group_commit == Switch::On,
                 header_timeout: Duration::from_secs(header_timeout),
+                txn_auth: txn_auth.into(),
             };
             Ok(runtime.block_on(serve::serve(opts))?)
         }
@@ -232,5 +258,29 @@ mod tests {
             );
             assert_eq!(err.exit_code(), 2, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn txn_auth_defaults_to_required_and_takes_its_three_values() {
+        let txn_auth = |args: &[&str]| {
+            let mut argv = vec!["softtoken-bank", "serve", "--data", "/tmp/x"];
+            argv.extend_from_slice(args);
+            match Cli::try_parse_from(argv).map(|c| c.cmd) {
+                Ok(Cmd::Serve { txn_auth, .. }) => Ok(softtoken_webbank::TxnAuth::from(txn_auth)),
+                Ok(Cmd::Profile { .. }) => unreachable!("parsed serve"),
+                Err(e) => Err(e),
+            }
+        };
+        use softtoken_webbank::TxnAuth;
+        assert_eq!(txn_auth(&[]).unwrap(), TxnAuth::Required);
+        for (v, want) in [
+            ("required", TxnAuth::Required),
+            ("optional", TxnAuth::Optional),
+            ("off", TxnAuth::Off),
+        ] {
+            assert_eq!(txn_auth(&["--txn-auth", v]).unwrap(), want);
+        }
+        let err = txn_auth(&["--txn-auth", "maybe"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
     }
 }

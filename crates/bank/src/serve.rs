@@ -42,6 +42,8 @@ pub struct ServeOptions {
     pub name: Option<String>,
     /// SQLite synchronous mode.
     pub synchronous: Synchronous,
+    /// 取引認証 mode of web banking.
+    pub txn_auth: web::TxnAuth,
     /// Group commit on/off.
     pub group_commit: bool,
     /// Time a client has to send a complete request head; then the
@@ -121,6 +123,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         },
         demo: opts.demo,
         test_clock: opts.test_clock,
+        txn_auth: opts.txn_auth,
     };
     let web_router = web::router(web_cfg).await?;
 

@@ -56,7 +56,7 @@ pub mod web_state;
 
 pub use web_state::WebState;
 
-use pages::{account, exchange, login, procedure, start, stop, transaction};
+use pages::{account, exchange, login, procedure, start, stop, transaction, txn_auth};
 
 /// The bank's public identity (from `softtoken-bank profile`).
 #[derive(Debug, Clone)]
@@ -69,6 +69,21 @@ pub struct BankInfo {
     pub url: String,
     /// Current server key id.
     pub server_key_id: String,
+}
+
+/// Bank-wide 取引認証 mode of 《振込》 and 《収納サービスへの支払》
+/// (`serve --txn-auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TxnAuth {
+    /// Every transaction is approved in the app (or with the offline
+    /// 取引認証番号) after 確認; no plain code.
+    #[default]
+    Required,
+    /// Each customer chooses in 設定 (never chosen: code only).
+    Optional,
+    /// The code-only flow: the current one-time password with the form.
+    Off,
 }
 
 /// Everything web banking needs from the server's start-up. Its `Debug`
@@ -87,6 +102,8 @@ pub struct WebConfig {
     pub demo: bool,
     /// Honour `X-Test-Time` (forwarded to the back-end API).
     pub test_clock: bool,
+    /// 取引認証 mode of transactions.
+    pub txn_auth: TxnAuth,
 }
 
 /// Errors starting web banking.
@@ -190,6 +207,19 @@ pub fn routes(state: WebState) -> axum::Router {
             get(account::show_settings).post(account::submit_settings),
         )
         .route("/account/history", get(account::history))
+        .route(
+            "/account/transfer/confirm",
+            get(txn_auth::show_confirm::<Transfer>).post(txn_auth::submit_confirm::<Transfer>),
+        )
+        .route(
+            "/account/payment/confirm",
+            get(txn_auth::show_confirm::<Payment>).post(txn_auth::submit_confirm::<Payment>),
+        )
+        .route("/account/txn", get(txn_auth::show))
+        .route("/account/txn/check", post(txn_auth::check))
+        .route("/account/txn/offline", post(txn_auth::offline))
+        .route("/account/txn/status", get(txn_auth::status))
+        .route(txn_auth::SCRIPT_PATH, get(txn_auth::script))
         .route("/account/done", get(transaction::done))
         .layer(middleware::from_fn_with_state(
             state.clone(),

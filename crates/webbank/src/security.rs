@@ -10,11 +10,13 @@ use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 
-/// The page policy: no script at all, inline styles only (the layout's
-/// `<style>`), images from this site or `data:`, forms post only here,
-/// never framed, no `<base>`.
-pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
-form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The page policy: scripts only as files of this site (the 取引認証
+/// page's status poller; no inline script, no `eval`), `fetch` only to
+/// this site, inline styles only (the layout's `<style>`), images from
+/// this site or `data:`, forms post only here, never framed, no `<base>`.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
+style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; \
+base-uri 'none'";
 
 /// Sets, on every answer: `Content-Security-Policy` ([`CSP`]),
 /// `X-Frame-Options: DENY`, `X-Content-Type-Options: nosniff`,

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::csrf;
+use crate::db::{PaymentDetail, TransferDetail};
 use crate::display_clock;
 use crate::i18n::Lang;
 use crate::page::PageError;
@@ -89,6 +90,22 @@ pub struct SessionData {
     pub flow: Option<Flow>,
     /// Receipt of the last transaction made from the account pages.
     pub last_receipt: Option<i64>,
+    /// A validated transaction shown on 確認, not yet sent (not a secret).
+    #[serde(default)]
+    pub draft: Option<Draft>,
+    /// The `txn_id` of the transaction awaiting 取引認証.
+    #[serde(default)]
+    pub txn: Option<String>,
+}
+
+/// A validated 振込 or 収納サービスへの支払 between 入力 and 確認.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Draft {
+    /// 振込.
+    Transfer(TransferDetail),
+    /// 収納サービスへの支払.
+    Payment(PaymentDetail),
 }
 
 impl SessionData {

@@ -76,7 +76,12 @@ struct Web {
 }
 
 impl Web {
+    /// Web banking in the code-only mode (`--txn-auth off`).
     async fn start(backend: &str, test_clock: bool) -> Web {
+        Web::start_with(backend, test_clock, TxnAuth::Off).await
+    }
+
+    async fn start_with(backend: &str, test_clock: bool, txn_auth: TxnAuth) -> Web {
         let dir = tempfile::tempdir().unwrap();
         let cfg = WebConfig {
             data_dir: dir.path().to_path_buf(),
@@ -90,6 +95,7 @@ impl Web {
             },
             demo: false,
             test_clock,
+            txn_auth,
         };
         let state = WebState::new(&cfg).unwrap();
         let hash = credentials::hash_password(PASSWORD).unwrap();
@@ -213,7 +219,9 @@ fn the_config_debug_shows_no_key() {
         },
         demo: false,
         test_clock: false,
+        txn_auth: TxnAuth::default(),
     };
+    assert_eq!(cfg.txn_auth, TxnAuth::Required, "取引認証 is the default");
     let text = format!("{cfg:?}");
     assert!(!text.contains("secret-api-key-value"), "{text}");
     assert!(text.contains("[redacted]"));
@@ -622,8 +630,30 @@ async fn account_pages_need_a_login() {
             "{path}"
         );
     }
+    for path in [
+        "/account/transfer/confirm",
+        "/account/payment/confirm",
+        "/account/txn",
+        "/account/txn/status",
+    ] {
+        let resp = web.raw(web.http.get(format!("{}{path}", web.base))).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(
+            resp.headers().get("location").and_then(|v| v.to_str().ok()),
+            Some("/login"),
+            "{path}"
+        );
+    }
     let csrf = web.csrf("/login").await;
-    for path in ["/account/transfer", "/account/payment", "/account/settings"] {
+    for path in [
+        "/account/transfer",
+        "/account/payment",
+        "/account/settings",
+        "/account/transfer/confirm",
+        "/account/payment/confirm",
+        "/account/txn/check",
+        "/account/txn/offline",
+    ] {
         let mut form = transfer_form(GOOD, &csrf);
         form.push(("otp_login", "on"));
         let (status, _, loc) = web.post(path, &form, None).await;
@@ -646,6 +676,10 @@ async fn account_forms_check_the_csrf_token() {
         "/account/transfer",
         "/account/payment",
         "/account/settings",
+        "/account/transfer/confirm",
+        "/account/payment/confirm",
+        "/account/txn/check",
+        "/account/txn/offline",
         "/logout",
     ] {
         let mut form = transfer_form(GOOD, &zeros);
@@ -728,5 +762,484 @@ async fn a_step_out_of_order_goes_to_where_the_flow_stands() {
             Some(expected),
             "{later}"
         );
+    }
+}
+
+// ---- 取引認証 (STK1-TXN back-end calls against a mock token service) ----
+
+const OFFLINE_GOOD: &str = "654321";
+
+/// Whether the `<input>` with this id carries `checked`.
+fn is_checked(html: &str, id: &str) -> bool {
+    let at = html.find(&format!(r#"id="{id}""#)).expect("the input");
+    let start = html[..at].rfind('<').unwrap();
+    let end = at + html[at..].find('>').unwrap();
+    html[start..end].contains("checked")
+}
+
+#[derive(Default)]
+struct MockTxns {
+    /// txn_id → (customer, kind, fields, state).
+    txns: Vec<(String, String, String, Value, String)>,
+    created: Vec<Value>,
+    consumed_ok: u32,
+    status_calls: u32,
+    code_calls: Vec<Value>,
+    fails: u32,
+    test_time: Vec<Option<String>>,
+}
+
+impl MockTxns {
+    fn set_state(&mut self, state: &str) {
+        let t = self.txns.last_mut().expect("a created transaction");
+        t.4 = state.to_string();
+    }
+    fn state(&self) -> String {
+        self.txns.last().map(|t| t.4.clone()).unwrap_or_default()
+    }
+}
+
+async fn mock_txn_backend() -> (String, Arc<Mutex<MockTxns>>) {
+    use axum::extract::State as S;
+    type M = Arc<Mutex<MockTxns>>;
+    let m: M = Arc::default();
+    fn err(status: StatusCode, code: &str) -> (StatusCode, Json<Value>) {
+        (status, Json(json!({"v":1,"error":code,"message":"x"})))
+    }
+    async fn create(
+        S(m): S<M>,
+        headers: HeaderMap,
+        Json(b): Json<Value>,
+    ) -> (StatusCode, Json<Value>) {
+        let mut m = m.lock().unwrap();
+        m.test_time.push(
+            headers
+                .get("x-test-time")
+                .and_then(|v| v.to_str().ok())
+                .map(String::from),
+        );
+        m.created.push(b.clone());
+        let id = format!("{:A>26}", format!("T{}", m.txns.len() + 2));
+        m.txns.push((
+            id.clone(),
+            b["customer_id"].as_str().unwrap_or("").into(),
+            b["kind"].as_str().unwrap_or("").into(),
+            b["fields"].clone(),
+            "pending".into(),
+        ));
+        (
+            StatusCode::OK,
+            Json(
+                json!({"v":1,"result":"ok","txn_id":id,"serial":"K7M3Q9XZ2PD0",
+                        "created_at":1_700_000_000,"expires_at":1_700_000_300}),
+            ),
+        )
+    }
+    fn find(m: &MockTxns, b: &Value) -> Option<usize> {
+        m.txns.iter().position(|t| {
+            Some(t.0.as_str()) == b["txn_id"].as_str()
+                && Some(t.1.as_str()) == b["customer_id"].as_str()
+        })
+    }
+    async fn status(S(m): S<M>, Json(b): Json<Value>) -> (StatusCode, Json<Value>) {
+        let mut m = m.lock().unwrap();
+        m.status_calls += 1;
+        match find(&m, &b) {
+            Some(i) => (
+                StatusCode::OK,
+                Json(json!({"v":1,"result":"ok","state":m.txns[i].4})),
+            ),
+            None => err(StatusCode::NOT_FOUND, "unknown_txn"),
+        }
+    }
+    async fn consume(S(m): S<M>, Json(b): Json<Value>) -> (StatusCode, Json<Value>) {
+        let mut m = m.lock().unwrap();
+        let Some(i) = find(&m, &b) else {
+            return err(StatusCode::NOT_FOUND, "unknown_txn");
+        };
+        match m.txns[i].4.as_str() {
+            "approved" => {
+                m.txns[i].4 = "consumed".into();
+                m.consumed_ok += 1;
+                (
+                    StatusCode::OK,
+                    Json(json!({"v":1,"result":"ok","state":"consumed"})),
+                )
+            }
+            "consumed" => err(StatusCode::CONFLICT, "txn_consumed"),
+            _ => err(StatusCode::CONFLICT, "txn_not_approved"),
+        }
+    }
+    async fn verify_code(S(m): S<M>, Json(b): Json<Value>) -> (StatusCode, Json<Value>) {
+        let mut m = m.lock().unwrap();
+        m.code_calls.push(b.clone());
+        let Some(i) = find(&m, &b) else {
+            return err(StatusCode::NOT_FOUND, "unknown_txn");
+        };
+        if m.txns[i].4 != "pending" {
+            return err(StatusCode::CONFLICT, "txn_decided");
+        }
+        if b["code"].as_str() == Some(OFFLINE_GOOD) {
+            m.txns[i].4 = "consumed".into();
+            m.consumed_ok += 1;
+            (
+                StatusCode::OK,
+                Json(json!({"v":1,"result":"ok","state":"consumed"})),
+            )
+        } else {
+            m.fails += 1;
+            (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({"v":1,"error":"invalid_otp","message":"x","fail_count":m.fails})),
+            )
+        }
+    }
+    let app = Router::new()
+        .route("/v1/bank/transactions", post(create))
+        .route("/v1/bank/transactions/status", post(status))
+        .route("/v1/bank/transactions/consume", post(consume))
+        .route("/v1/bank/transactions/verify_code", post(verify_code))
+        .with_state(m.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), m)
+}
+
+fn transfer_entry(csrf: &str) -> Vec<(&'static str, &str)> {
+    vec![
+        ("csrf", csrf),
+        ("bank", "かけしん信用金庫"),
+        ("branch", "本店営業部"),
+        ("account_type", "futsu"),
+        ("account_number", "1234567"),
+        ("payee", "ヤマダ タロウ"),
+        ("amount", "12,000"),
+    ]
+}
+
+impl Web {
+    /// 入力 → 確認 → the 取引認証 page; returns that page.
+    async fn confirm_transfer(&mut self) -> String {
+        let csrf = self.csrf("/account/transfer").await;
+        let (status, _, loc) = self
+            .post("/account/transfer", &transfer_entry(&csrf), None)
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(loc.as_deref(), Some("/account/transfer/confirm"));
+        let (status, html) = self.get("/account/transfer/confirm").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains(r#"id="confirm-submit""#));
+        assert!(html.contains("12,000円"), "the amount grouped");
+        let (status, _, loc) = self
+            .post(
+                "/account/transfer/confirm",
+                &[("csrf", &csrf)],
+                Some("1700000005"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(loc.as_deref(), Some("/account/txn"));
+        let (status, html) = self.get("/account/txn").await;
+        assert_eq!(status, StatusCode::OK);
+        html
+    }
+
+    async fn check(&mut self, extra: &[(&str, &str)]) -> (StatusCode, String, Option<String>) {
+        let csrf = self.csrf("/account").await;
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(extra);
+        self.post("/account/txn/check", &form, None).await
+    }
+
+    fn receipts(&self) -> i64 {
+        let c = rusqlite::Connection::open(self.dir.path().join("web.sqlite")).unwrap();
+        c.query_row("SELECT COUNT(*) FROM receipts", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    async fn status_json(&mut self) -> Value {
+        let (status, body) = self.get("/account/txn/status").await;
+        assert_eq!(status, StatusCode::OK);
+        serde_json::from_str(&body).unwrap()
+    }
+}
+
+/// Under `required` the form has no code; 確認 creates the transaction
+/// with the spec's keys in order; the 取引認証 page works without
+/// JavaScript; approval executes the **stored** transaction exactly once,
+/// whatever fields a later request carries.
+#[tokio::test(flavor = "multi_thread")]
+async fn approved_transfer_executes_the_stored_transaction_once() {
+    let (backend, m) = mock_txn_backend().await;
+    let mut web = Web::start_with(&backend, true, TxnAuth::Required).await;
+    web.login().await;
+    let (_, form) = web.get("/account/transfer").await;
+    assert!(!form.contains(r#"id="f-otp""#), "no code under 取引認証");
+    assert!(form.contains("確認画面へ"));
+    let page = web.confirm_transfer().await;
+    {
+        let m = m.lock().unwrap();
+        assert_eq!(m.created.len(), 1, "one transaction created at 確認");
+        assert_eq!(
+            m.created[0],
+            json!({"v":1,"customer_id":"1000001","kind":"transfer","fields":[
+                ["payee_bank","かけしん信用金庫"],["payee_branch","本店営業部"],["account_type","普通"],
+                ["account_number","1234567"],["payee_name","ヤマダ タロウ"],["amount","12000"]]})
+        );
+        assert_eq!(m.test_time, vec![Some("1700000005".to_string())]);
+    }
+    for id in [
+        "txn-instruction",
+        "txn-fields",
+        "txn-check-form",
+        "txn-check-submit",
+        "txn-offline",
+        "txn-offline-form",
+        "f-txn_code",
+        "txn-offline-submit",
+        "txn-status",
+    ] {
+        assert!(page.contains(&format!(r#"id="{id}""#)), "#{id}");
+    }
+    assert!(page.contains("確認状況を更新"));
+    assert!(page.contains("アプリが通信できない場合"));
+    assert!(page.contains(r#"<script src="/static/txn-auth.js"></script>"#));
+    assert_eq!(page.matches("<script").count(), 1, "no inline script");
+    assert_eq!(web.status_json().await["state"], "pending");
+
+    // Pending: the button only says so; nothing executed.
+    let (status, html, _) = web.check(&[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"id="txn-notice""#));
+    assert_eq!(web.receipts(), 0);
+
+    m.lock().unwrap().set_state("approved");
+    assert_eq!(web.status_json().await["state"], "approved");
+    // A request carrying other fields (as malware would add) changes nothing.
+    let (status, _, loc) = web
+        .check(&[("account_number", "7654321"), ("amount", "999")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(loc.as_deref(), Some("/account/done"));
+    let (_, done) = web.get("/account/done").await;
+    assert!(done.contains("1234567") && !done.contains("7654321"));
+    assert!(done.contains("12,000"));
+    assert!(done.contains(r#"id="receipt-number""#));
+    // Again (a reload, the poller, a second tab): still one execution.
+    let (status, _, loc) = web.check(&[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(loc.as_deref(), Some("/account/txn"));
+    let (status, _) = web.get("/account/txn").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(m.lock().unwrap().consumed_ok, 1);
+    assert_eq!(web.receipts(), 1);
+    assert_eq!(web.status_json().await["state"], "executed");
+    let (_, history) = web.get("/account/history").await;
+    assert!(history.contains("取引認証（アプリで承認・実行）"));
+}
+
+/// The receipt is built from the row stored at 確認: even if the row were
+/// the only thing left (no session draft, no form), it is what executes.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_receipt_equals_the_stored_transaction() {
+    let (backend, m) = mock_txn_backend().await;
+    let mut web = Web::start_with(&backend, false, TxnAuth::Required).await;
+    web.login().await;
+    web.confirm_transfer().await;
+    // A new 入力 after 確認 (e.g. a tampered second submission) does not
+    // touch the stored transaction.
+    let csrf = web.csrf("/account/transfer").await;
+    let mut other = transfer_entry(&csrf);
+    other[4] = ("account_number", "7654321");
+    web.post("/account/transfer", &other, None).await;
+    let (_, txn_page) = web.get("/account/txn").await;
+    assert!(
+        !txn_page.contains("txn-check-form"),
+        "the new draft has no transaction"
+    );
+    assert_eq!(m.lock().unwrap().created.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rejected_or_expired_runs_nothing() {
+    for (state, label, result) in [
+        ("rejected", "取引認証（アプリで拒否・未実行）", "rejected"),
+        ("expired", "取引認証（有効期限切れ・未実行）", "expired"),
+    ] {
+        let (backend, m) = mock_txn_backend().await;
+        let mut web = Web::start_with(&backend, false, TxnAuth::Required).await;
+        web.login().await;
+        web.confirm_transfer().await;
+        m.lock().unwrap().set_state(state);
+        assert_eq!(web.status_json().await["state"], state);
+        let (status, _, loc) = web.check(&[]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{state}");
+        assert_eq!(loc.as_deref(), Some("/account/txn"));
+        let (status, html) = web.get("/account/txn").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            html.contains(&format!(r#"data-result="{result}""#)),
+            "{state}: {html}"
+        );
+        assert!(html.contains(r#"id="txn-result""#));
+        assert!(html.contains("実行されませんでした"));
+        // Approving afterwards (a late or forged decision) executes nothing.
+        m.lock().unwrap().set_state("approved");
+        let (_, _, loc) = web.check(&[]).await;
+        assert_eq!(loc.as_deref(), Some("/account/txn"));
+        let csrf = web.csrf("/account").await;
+        web.post(
+            "/account/txn/offline",
+            &[("csrf", &csrf), ("txn_code", OFFLINE_GOOD)],
+            None,
+        )
+        .await;
+        assert_eq!(m.lock().unwrap().consumed_ok, 0, "{state}");
+        assert_eq!(web.receipts(), 0, "{state}");
+        let (_, history) = web.get("/account/history").await;
+        assert!(history.contains(label), "{state}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_offline_number_executes_the_stored_transaction() {
+    let (backend, m) = mock_txn_backend().await;
+    let mut web = Web::start_with(&backend, false, TxnAuth::Required).await;
+    web.login().await;
+    web.confirm_transfer().await;
+    let csrf = web.csrf("/account").await;
+    let (status, html, _) = web
+        .post(
+            "/account/txn/offline",
+            &[("csrf", &csrf), ("txn_code", "12345")],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("6桁"));
+    assert!(
+        m.lock().unwrap().code_calls.is_empty(),
+        "a typo is not sent"
+    );
+    let (status, html, _) = web
+        .post(
+            "/account/txn/offline",
+            &[("csrf", &csrf), ("txn_code", "111111")],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("取引認証番号が正しくありません"));
+    assert!(html.contains("連続1回目"));
+    assert!(!html.contains("111111"), "the code is never written back");
+    let (status, _, loc) = web
+        .post(
+            "/account/txn/offline",
+            &[("csrf", &csrf), ("txn_code", "６５４ ３２１")],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(loc.as_deref(), Some("/account/done"));
+    {
+        let m = m.lock().unwrap();
+        assert_eq!(m.code_calls.last().unwrap()["code"], OFFLINE_GOOD);
+        assert_eq!(m.state(), "consumed");
+        assert_eq!(m.consumed_ok, 1);
+    }
+    assert_eq!(web.receipts(), 1);
+    let (_, history) = web.get("/account/history").await;
+    assert!(history.contains("取引認証（取引認証番号で認証・実行）"));
+    assert!(history.contains("認証失敗（連続1回目）"));
+    assert!(
+        !contains(&web.db_bytes(), OFFLINE_GOOD),
+        "no code in web.sqlite"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_poller_is_a_same_origin_script_the_policy_allows() {
+    let (backend, _) = mock_txn_backend().await;
+    let mut web = Web::start_with(&backend, false, TxnAuth::Required).await;
+    let resp = web
+        .raw(web.http.get(format!("{}/static/txn-auth.js", web.base)))
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let h = resp.headers().clone();
+    assert!(h["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && csp.contains("connect-src 'self'"));
+    assert!(!csp.contains("unsafe-eval") && !csp.contains("'unsafe-inline' ;"));
+    assert!(!csp.contains("script-src 'self' 'unsafe-inline'"));
+    assert!(resp.text().await.unwrap().contains("txn-check-form"));
+    // No transaction in the session: the status says so and the page
+    // sends the customer home.
+    web.login().await;
+    assert_eq!(web.status_json().await["state"], "none");
+    let (status, _) = web.get("/account/txn").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+/// `optional`: code only until the customer chooses 取引認証 in 設定 (with
+/// the code); the choice is in the history.
+#[tokio::test(flavor = "multi_thread")]
+async fn optional_is_the_customers_choice() {
+    let (backend, _) = mock_backend().await;
+    let mut web = Web::start_with(&backend, false, TxnAuth::Optional).await;
+    web.login().await;
+    let (_, form) = web.get("/account/transfer").await;
+    assert!(form.contains(r#"id="f-otp""#), "code only until chosen");
+    let (_, settings) = web.get("/account/settings").await;
+    assert!(settings.contains(r#"id="txn-auth-on""#));
+    assert!(is_checked(&settings, "txn-auth-off"));
+    assert!(!is_checked(&settings, "txn-auth-on"));
+    let csrf = web.csrf("/account/settings").await;
+    let (status, _, _) = web
+        .post(
+            "/account/settings",
+            &[
+                ("csrf", &csrf),
+                ("otp_login", "off"),
+                ("txn_auth", "on"),
+                ("otp", "999999"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a wrong code changes nothing"
+    );
+    let (_, form) = web.get("/account/transfer").await;
+    assert!(form.contains(r#"id="f-otp""#));
+    let (status, html, _) = web
+        .post(
+            "/account/settings",
+            &[
+                ("csrf", &csrf),
+                ("otp_login", "off"),
+                ("txn_auth", "on"),
+                ("otp", GOOD),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(is_checked(&html, "txn-auth-on"));
+    let (_, form) = web.get("/account/transfer").await;
+    assert!(!form.contains(r#"id="f-otp""#), "取引認証 now");
+    let (_, history) = web.get("/account/history").await;
+    assert!(history.contains("取引認証を「する」に変更"));
+    // Under `required` and `off` there is nothing to choose.
+    for mode in [TxnAuth::Required, TxnAuth::Off] {
+        let mut web = Web::start_with(&backend, false, mode).await;
+        web.login().await;
+        let (_, settings) = web.get("/account/settings").await;
+        assert!(!settings.contains("txn-auth-on"), "{mode:?}");
     }
 }

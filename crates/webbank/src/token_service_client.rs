@@ -11,6 +11,8 @@ use softtoken_core::stk1::messages::{
 };
 
 use softtoken_core::stk1::api_key::ApiKey;
+use softtoken_core::txn::wire::TxnState;
+use softtoken_core::txn::Kind;
 
 use crate::i18n::Lang;
 
@@ -147,6 +149,52 @@ pub struct DeactivateOk {
     pub serial: String,
 }
 
+/// `POST /v1/bank/transactions` body.
+#[derive(Serialize)]
+struct TxnCreateRequest<'a> {
+    v: u32,
+    customer_id: &'a str,
+    kind: Kind,
+    fields: &'a [(String, String)],
+}
+
+/// Body of `status` and `consume`.
+#[derive(Serialize)]
+struct TxnRef<'a> {
+    v: u32,
+    customer_id: &'a str,
+    txn_id: &'a str,
+}
+
+/// `verify_code` body.
+#[derive(Serialize)]
+struct TxnCodeRequest<'a> {
+    v: u32,
+    customer_id: &'a str,
+    txn_id: &'a str,
+    code: &'a str,
+}
+
+/// `transactions` success body: the created transaction.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TxnCreated {
+    /// Its id (base32, 26 characters).
+    pub txn_id: String,
+    /// The token it was sent to.
+    pub serial: String,
+    /// Unix seconds, token service's clock.
+    pub created_at: i64,
+    /// Unix seconds, token service's clock.
+    pub expires_at: i64,
+}
+
+/// `status`, `consume` and `verify_code` success body.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct TxnStateOk {
+    /// The transaction's state at the token service.
+    pub state: TxnState,
+}
+
 /// The token service's back-end API client.
 #[derive(Clone)]
 pub struct TokenServiceClient {
@@ -279,6 +327,76 @@ impl TokenServiceClient {
             new_otp: new_otp.into(),
         };
         self.call("/v1/bank/change", &body, test_time).await
+    }
+
+    /// `POST /v1/bank/transactions`: creates a transaction for the
+    /// customer's active token. `fields` are the kind's keys in order.
+    pub async fn create_txn(
+        &self,
+        customer_id: &str,
+        kind: Kind,
+        fields: &[(String, String)],
+        test_time: Option<&str>,
+    ) -> Result<TxnCreated, TokenServiceError> {
+        let body = TxnCreateRequest {
+            v: 1,
+            customer_id,
+            kind,
+            fields,
+        };
+        self.call("/v1/bank/transactions", &body, test_time).await
+    }
+
+    /// `POST /v1/bank/transactions/status`.
+    pub async fn txn_status(
+        &self,
+        customer_id: &str,
+        txn_id: &str,
+        test_time: Option<&str>,
+    ) -> Result<TxnStateOk, TokenServiceError> {
+        let body = TxnRef {
+            v: 1,
+            customer_id,
+            txn_id,
+        };
+        self.call("/v1/bank/transactions/status", &body, test_time)
+            .await
+    }
+
+    /// `POST /v1/bank/transactions/consume`: ok exactly once, only from
+    /// `approved`.
+    pub async fn consume_txn(
+        &self,
+        customer_id: &str,
+        txn_id: &str,
+        test_time: Option<&str>,
+    ) -> Result<TxnStateOk, TokenServiceError> {
+        let body = TxnRef {
+            v: 1,
+            customer_id,
+            txn_id,
+        };
+        self.call("/v1/bank/transactions/consume", &body, test_time)
+            .await
+    }
+
+    /// `POST /v1/bank/transactions/verify_code`: the offline
+    /// 取引認証番号; ok means consumed.
+    pub async fn verify_txn_code(
+        &self,
+        customer_id: &str,
+        txn_id: &str,
+        code: &str,
+        test_time: Option<&str>,
+    ) -> Result<TxnStateOk, TokenServiceError> {
+        let body = TxnCodeRequest {
+            v: 1,
+            customer_id,
+            txn_id,
+            code,
+        };
+        self.call("/v1/bank/transactions/verify_code", &body, test_time)
+            .await
     }
 
     /// `POST /v1/bank/deactivate`.

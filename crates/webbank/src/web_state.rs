@@ -4,11 +4,11 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::credentials;
-use crate::db::Db;
+use crate::db::{Customer, Db, DbError};
 use crate::login_limit::{RateLimiter, PER_ACCOUNT, PER_CLIENT, WINDOW};
 use crate::pending::Pending;
 use crate::token_service_client::TokenServiceClient;
-use crate::{BankInfo, WebConfig, WebError};
+use crate::{BankInfo, TxnAuth, WebConfig, WebError};
 
 /// Shared state of all page handlers.
 pub struct Inner {
@@ -22,6 +22,8 @@ pub struct Inner {
     pub bank_name: Arc<str>,
     /// Honour `X-Test-Time`.
     pub test_clock: bool,
+    /// Bank-wide 取引認証 mode.
+    pub txn_auth: TxnAuth,
     /// Cookies carry `Secure` (bank URL is https).
     pub secure: bool,
     /// Codes waiting between steps (memory only).
@@ -54,6 +56,21 @@ impl std::fmt::Debug for WebState {
 }
 
 impl WebState {
+    /// Whether `c`'s transactions go through 取引認証: always under
+    /// `required`, never under `off`, the customer's choice under
+    /// `optional` (never chosen: no).
+    pub async fn uses_txn_auth(&self, c: &Customer) -> Result<bool, DbError> {
+        Ok(match self.txn_auth {
+            TxnAuth::Required => true,
+            TxnAuth::Off => false,
+            TxnAuth::Optional => self
+                .db
+                .txn_auth_choice(&c.contract_id)
+                .await?
+                .unwrap_or(false),
+        })
+    }
+
     /// Opens storage and builds the state (blocking: call it outside the
     /// async workers; demo customers are created by [`crate::router`]).
     pub fn new(cfg: &WebConfig) -> Result<WebState, WebError> {
@@ -68,6 +85,7 @@ impl WebState {
             secure: cfg.bank.url.starts_with("https://"),
             bank: cfg.bank.clone(),
             test_clock: cfg.test_clock,
+            txn_auth: cfg.txn_auth,
             pending: Pending::default(),
             limit_account: RateLimiter::new(PER_ACCOUNT, WINDOW),
             limit_client: RateLimiter::new(PER_CLIENT, WINDOW),

@@ -16,8 +16,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 mod receipt;
+mod txn;
 
 pub use receipt::{AccountType, PaymentDetail, Receipt, ReceiptDetail, TransferDetail};
+pub use txn::{LocalTxnState, StoredTxn};
 
 /// File name inside the data directory.
 pub const FILE: &str = "web.sqlite";
@@ -90,6 +92,18 @@ pub enum EventKind {
     LoginOtpOn,
     /// Login-OTP choice set to しない.
     LoginOtpOff,
+    /// 取引認証: approved in the app, executed.
+    TxnApproved,
+    /// 取引認証: rejected in the app, nothing executed.
+    TxnRejected,
+    /// 取引認証: expired before a decision, nothing executed.
+    TxnExpired,
+    /// 取引認証: the offline 取引認証番号 was accepted, executed.
+    TxnOffline,
+    /// 取引認証 choice set to する.
+    TxnAuthOn,
+    /// 取引認証 choice set to しない.
+    TxnAuthOff,
 }
 
 impl EventKind {
@@ -106,6 +120,12 @@ impl EventKind {
             EventKind::NoToken => "no_token",
             EventKind::LoginOtpOn => "login_otp_on",
             EventKind::LoginOtpOff => "login_otp_off",
+            EventKind::TxnApproved => "txn_approved",
+            EventKind::TxnRejected => "txn_rejected",
+            EventKind::TxnExpired => "txn_expired",
+            EventKind::TxnOffline => "txn_offline",
+            EventKind::TxnAuthOn => "txn_auth_on",
+            EventKind::TxnAuthOff => "txn_auth_off",
         }
     }
 
@@ -122,6 +142,12 @@ impl EventKind {
             "no_token" => EventKind::NoToken,
             "login_otp_on" => EventKind::LoginOtpOn,
             "login_otp_off" => EventKind::LoginOtpOff,
+            "txn_approved" => EventKind::TxnApproved,
+            "txn_rejected" => EventKind::TxnRejected,
+            "txn_expired" => EventKind::TxnExpired,
+            "txn_offline" => EventKind::TxnOffline,
+            "txn_auth_on" => EventKind::TxnAuthOn,
+            "txn_auth_off" => EventKind::TxnAuthOff,
             _ => return None,
         })
     }
@@ -292,6 +318,7 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(txn::SCHEMA)?;
         Ok(Db::from_connection(conn))
     }
 
@@ -300,6 +327,7 @@ impl Db {
     pub fn memory() -> Db {
         let conn = Connection::open_in_memory().expect("in-memory sqlite");
         conn.execute_batch(SCHEMA).expect("schema");
+        conn.execute_batch(txn::SCHEMA).expect("schema");
         Db::from_connection(conn)
     }
 
@@ -401,6 +429,60 @@ impl Db {
     ) -> Result<(), DbError> {
         let key = id_hash.to_string();
         self.run(move |c| c.save_session(&key, &data, expires, now))
+            .await
+    }
+
+    /// [`Conn::insert_txn`].
+    pub async fn insert_txn(&self, contract_id: &str, t: StoredTxn) -> Result<(), DbError> {
+        let id = contract_id.to_string();
+        self.run(move |c| c.insert_txn(&id, &t)).await
+    }
+
+    /// [`Conn::txn`].
+    pub async fn txn(&self, txn_id: &str, contract_id: &str) -> Result<Option<StoredTxn>, DbError> {
+        let (t, id) = (txn_id.to_string(), contract_id.to_string());
+        self.run(move |c| c.txn(&t, &id)).await
+    }
+
+    /// [`Conn::execute_txn`].
+    pub async fn execute_txn(
+        &self,
+        contract_id: &str,
+        txn_id: &str,
+        at: i64,
+        event: Event,
+    ) -> Result<Option<i64>, DbError> {
+        let (t, id) = (txn_id.to_string(), contract_id.to_string());
+        self.run(move |c| c.execute_txn(&id, &t, at, &event)).await
+    }
+
+    /// [`Conn::close_txn`].
+    pub async fn close_txn(
+        &self,
+        contract_id: &str,
+        txn_id: &str,
+        to: LocalTxnState,
+        event: Event,
+    ) -> Result<bool, DbError> {
+        let (t, id) = (txn_id.to_string(), contract_id.to_string());
+        self.run(move |c| c.close_txn(&id, &t, to, &event)).await
+    }
+
+    /// [`Conn::txn_auth_choice`].
+    pub async fn txn_auth_choice(&self, contract_id: &str) -> Result<Option<bool>, DbError> {
+        let id = contract_id.to_string();
+        self.run(move |c| c.txn_auth_choice(&id)).await
+    }
+
+    /// [`Conn::set_txn_auth_choice`].
+    pub async fn set_txn_auth_choice(
+        &self,
+        contract_id: &str,
+        on: bool,
+        event: Event,
+    ) -> Result<(), DbError> {
+        let id = contract_id.to_string();
+        self.run(move |c| c.set_txn_auth_choice(&id, on, &event))
             .await
     }
 

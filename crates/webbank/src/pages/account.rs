@@ -69,6 +69,9 @@ pub async fn home(ctx: PageCtx, LoggedIn(c): LoggedIn) -> PageResult {
 pub struct SettingsForm {
     #[serde(default)]
     otp_login: String,
+    /// 取引認証 「する」/「しない」 (only offered under `--txn-auth optional`).
+    #[serde(default)]
+    txn_auth: String,
     #[serde(default)]
     otp: String,
 }
@@ -80,15 +83,28 @@ fn settings_title(l: Lang) -> &'static str {
     )
 }
 
+/// The customer's 取引認証 choice when the bank lets customers choose
+/// (`--txn-auth optional`), else `None` (nothing to choose).
+async fn txn_choice(state: &WebState, c: &Customer) -> Result<Option<bool>, crate::db::DbError> {
+    Ok(match state.txn_auth {
+        crate::TxnAuth::Optional => Some(state.uses_txn_auth(c).await?),
+        _ => None,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
 fn settings_body(
     ctx: &PageCtx,
     c: &Customer,
     choice: Option<bool>,
+    txn: Option<bool>,
+    txn_typed: Option<bool>,
     error: Option<&str>,
     notice: Option<&str>,
 ) -> Markup {
     let l = ctx.lang();
     let on = choice.unwrap_or(c.otp_login);
+    let txn_on = txn_typed.or(txn);
     html! {
         (nav(l, &ctx.data.csrf))
         (layout::error(error))
@@ -105,6 +121,14 @@ fn settings_body(
                 label { input type="radio" name="otp_login" value="on" #otp-login-on checked[on]; " " (l.t("する", "Use")) }
                 label { input type="radio" name="otp_login" value="off" #otp-login-off checked[!on]; " " (l.t("しない", "Don't use")) }
             }
+            @if let (Some(current), Some(t)) = (txn, txn_on) {
+                p #txn-auth-status { (l.t("取引認証（振込・収納サービスへの支払をアプリで承認）の現在の設定: ", "Transaction authentication (approve transfers and payments in the app), current setting: ")) strong { (use_label(l, current)) } }
+                div.field {
+                    label { (l.t("取引認証", "Transaction authentication")) }
+                    label { input type="radio" name="txn_auth" value="on" #txn-auth-on checked[t]; " " (l.t("する", "Use")) }
+                    label { input type="radio" name="txn_auth" value="off" #txn-auth-off checked[!t]; " " (l.t("しない", "Don't use")) }
+                }
+            }
             (forms::otp_field(l))
             div.buttons { (layout::submit("settings-submit", l.t("変更", "Change"))) }
         }
@@ -112,8 +136,13 @@ fn settings_body(
 }
 
 /// `GET /account/settings`.
-pub async fn show_settings(ctx: PageCtx, LoggedIn(c): LoggedIn) -> PageResult {
-    let body = settings_body(&ctx, &c, None, None, None);
+pub async fn show_settings(
+    State(state): State<WebState>,
+    ctx: PageCtx,
+    LoggedIn(c): LoggedIn,
+) -> PageResult {
+    let txn = txn_choice(&state, &c).await?;
+    let body = settings_body(&ctx, &c, None, txn, None, None, None);
     Ok(ctx.page(settings_title(ctx.lang()), body))
 }
 
@@ -126,8 +155,17 @@ pub async fn submit_settings(
 ) -> PageResult {
     let l = ctx.lang();
     let title = settings_title(l);
+    let txn = txn_choice(&state, &c).await?;
+    let txn_typed = match (txn, f.txn_auth.as_str()) {
+        (Some(_), "on") => Some(true),
+        (Some(_), "off") => Some(false),
+        _ => None,
+    };
     let refuse = |ctx: &PageCtx, c: &Customer, choice: Option<bool>, m: &str| {
-        ctx.refused(title, settings_body(ctx, c, choice, Some(m), None))
+        ctx.refused(
+            title,
+            settings_body(ctx, c, choice, txn, txn_typed, Some(m), None),
+        )
     };
     let on = match f.otp_login.as_str() {
         "on" => true,
@@ -178,9 +216,27 @@ pub async fn submit_settings(
                     Event::new(ctx.now, kind, EventContext::Settings),
                 )
                 .await?;
+            if let (Some(before), Some(after)) = (txn, txn_typed) {
+                if before != after {
+                    let kind = if after {
+                        EventKind::TxnAuthOn
+                    } else {
+                        EventKind::TxnAuthOff
+                    };
+                    state
+                        .db
+                        .set_txn_auth_choice(
+                            &c.contract_id,
+                            after,
+                            Event::new(ctx.now, kind, EventContext::Settings),
+                        )
+                        .await?;
+                }
+            }
             let c = Customer { otp_login: on, ..c };
+            let txn = txn_choice(&state, &c).await?;
             let notice = l.t("設定を変更しました。", "The setting is changed.");
-            let body = settings_body(&ctx, &c, None, None, Some(notice));
+            let body = settings_body(&ctx, &c, None, txn, None, None, Some(notice));
             Ok(ctx.page(title, body))
         }
         Err(e) => {
@@ -241,6 +297,42 @@ fn event_label(l: Lang, e: &Event) -> String {
             .t(
                 "ログイン時の認証を「しない」に変更",
                 "Login OTP set to don't use",
+            )
+            .into(),
+        EventKind::TxnApproved => l
+            .t(
+                "取引認証（アプリで承認・実行）",
+                "Transaction authentication (approved in the app, carried out)",
+            )
+            .into(),
+        EventKind::TxnRejected => l
+            .t(
+                "取引認証（アプリで拒否・未実行）",
+                "Transaction authentication (rejected in the app, not carried out)",
+            )
+            .into(),
+        EventKind::TxnExpired => l
+            .t(
+                "取引認証（有効期限切れ・未実行）",
+                "Transaction authentication (expired, not carried out)",
+            )
+            .into(),
+        EventKind::TxnOffline => l
+            .t(
+                "取引認証（取引認証番号で認証・実行）",
+                "Transaction authentication (offline number, carried out)",
+            )
+            .into(),
+        EventKind::TxnAuthOn => l
+            .t(
+                "取引認証を「する」に変更",
+                "Transaction authentication set to use",
+            )
+            .into(),
+        EventKind::TxnAuthOff => l
+            .t(
+                "取引認証を「しない」に変更",
+                "Transaction authentication set to don't use",
             )
             .into(),
     }

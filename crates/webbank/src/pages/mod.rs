@@ -5,7 +5,8 @@
 //! * [`procedure`] — the shape 利用開始, 交換 and 利用中止 share;
 //! * [`start`] 利用開始, [`exchange`] 交換, [`stop`] 利用中止;
 //! * [`account`] — account home, login-OTP choice, OTP history;
-//! * [`transaction`] — 振込 and 収納サービスへの支払 (入力 → 認証 → 完了).
+//! * [`transaction`] — 振込 and 収納サービスへの支払 (入力 → 認証 → 完了);
+//! * [`txn_auth`] — their 確認 → 取引認証 steps when 取引認証 applies.
 
 pub mod account;
 pub mod exchange;
@@ -14,3 +15,4 @@ pub mod procedure;
 pub mod start;
 pub mod stop;
 pub mod transaction;
+pub mod txn_auth;

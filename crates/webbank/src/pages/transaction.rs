@@ -11,9 +11,11 @@
 //! 3. 完了 — [`complete`] issues the receipt; the browser goes to
 //!    `/account/done` ([`done`]).
 //!
-//! A confirmation step (確認, e.g. a transaction-signing code over the
-//! validated detail) goes between 1 and 2: the validated
-//! [`ReceiptDetail`] is what it would show and sign.
+//! When 取引認証 applies to the customer ([`WebState::uses_txn_auth`]),
+//! step 2 is replaced: 入力 keeps the validated detail in the session and
+//! goes to 確認, and [`super::txn_auth`] sends it to the token service and
+//! executes the stored transaction once the app approved it. The code
+//! field is then not on the form at all.
 
 use axum::extract::State;
 use maud::{html, Markup};
@@ -43,6 +45,9 @@ pub trait Transaction: DeserializeOwned + Default + Send + 'static {
     const PURPOSE: Purpose;
     /// Where its history lines say they happened.
     const CONTEXT: EventContext;
+    /// The 確認 step's path (`GET` shows it, `POST` creates the
+    /// transaction at the token service).
+    const CONFIRM_PATH: &'static str;
     /// The form's `id`.
     const FORM_ID: &'static str;
     /// The submit button's `id`.
@@ -111,6 +116,7 @@ impl Transaction for Transfer {
     const PATH: &'static str = "/account/transfer";
     const PURPOSE: Purpose = Purpose::Transfer;
     const CONTEXT: EventContext = EventContext::Transfer;
+    const CONFIRM_PATH: &'static str = "/account/transfer/confirm";
     const FORM_ID: &'static str = "transfer-form";
     const SUBMIT_ID: &'static str = "transfer-submit";
 
@@ -185,6 +191,7 @@ impl Transaction for Payment {
     const PATH: &'static str = "/account/payment";
     const PURPOSE: Purpose = Purpose::Payment;
     const CONTEXT: EventContext = EventContext::Payment;
+    const CONFIRM_PATH: &'static str = "/account/payment/confirm";
     const FORM_ID: &'static str = "payment-form";
     const SUBMIT_ID: &'static str = "payment-submit";
 
@@ -244,23 +251,46 @@ impl Transaction for Payment {
     }
 }
 
-fn form_body<T: Transaction>(ctx: &PageCtx, f: &T, error: Option<&str>) -> Markup {
+/// The steps of a transaction under 取引認証 (the breadcrumb).
+pub fn txn_crumbs(l: Lang, current: usize) -> Markup {
+    layout::crumbs(
+        &[
+            l.t("入力", "Entry"),
+            l.t("確認", "Confirm"),
+            l.t("取引認証", "Transaction authentication"),
+            l.t("完了", "Done"),
+        ],
+        current,
+    )
+}
+
+fn form_body<T: Transaction>(ctx: &PageCtx, f: &T, txn_auth: bool, error: Option<&str>) -> Markup {
     let l = ctx.lang();
     html! {
         (nav(l, &ctx.data.csrf))
+        @if txn_auth { (txn_crumbs(l, 0)) }
         (layout::error(error))
         form method="post" action=(T::PATH) #(T::FORM_ID) {
             (layout::csrf_field(&ctx.data.csrf))
             (f.fields(l))
-            (forms::otp_field(l))
-            div.buttons { (layout::submit(T::SUBMIT_ID, T::submit_label(l))) }
+            @if txn_auth {
+                div.buttons { (layout::submit(T::SUBMIT_ID, l.t("確認画面へ", "Next: confirm"))) }
+            } @else {
+                (forms::otp_field(l))
+                div.buttons { (layout::submit(T::SUBMIT_ID, T::submit_label(l))) }
+            }
         }
     }
 }
 
 /// `GET` of a transaction form (logged-in customers only).
-pub async fn show<T: Transaction>(ctx: PageCtx, LoggedIn(_): LoggedIn) -> PageResult {
-    let body = form_body(&ctx, &T::default(), None);
+pub async fn show<T: Transaction>(
+    State(state): State<WebState>,
+    ctx: PageCtx,
+    LoggedIn(c): LoggedIn,
+) -> PageResult {
+    let txn_auth = state.uses_txn_auth(&c).await?;
+    let body = form_body(&ctx, &T::default(), txn_auth, None);
     Ok(ctx.page(T::title(ctx.lang()), body))
 }
 
@@ -329,6 +359,17 @@ pub async fn submit<T: Transaction>(
     CsrfForm(f): CsrfForm<T>,
 ) -> PageResult {
     let l = ctx.lang();
+    if state.uses_txn_auth(&c).await? {
+        // 入力 only: the validated detail goes to 確認; nothing is sent yet.
+        return match f.validate(l).and_then(|d| super::txn_auth::draft_of(d, l)) {
+            Ok(draft) => {
+                ctx.data.draft = Some(draft);
+                ctx.data.txn = None;
+                Ok(ctx.redirect(T::CONFIRM_PATH))
+            }
+            Err(m) => Ok(ctx.refused(T::title(l), form_body(&ctx, &f, true, Some(m)))),
+        };
+    }
     let outcome = async {
         let detail = f.validate(l).map_err(str::to_string)?;
         authorise(&state, &ctx, &c, f.otp(), T::PURPOSE, T::CONTEXT).await?;
@@ -340,21 +381,11 @@ pub async fn submit<T: Transaction>(
             ctx.data.last_receipt = Some(id);
             Ok(ctx.redirect("/account/done"))
         }
-        Err(m) => Ok(ctx.refused(T::title(l), form_body(&ctx, &f, Some(&m)))),
+        Err(m) => Ok(ctx.refused(T::title(l), form_body(&ctx, &f, false, Some(&m)))),
     }
 }
 
-fn group_thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
+use softtoken_core::txn::amount::group_thousands;
 
 /// `GET /account/done`: the receipt of the last transaction.
 pub async fn done(
