@@ -5,6 +5,7 @@
 // out with `#[allow(unsafe_code)]` and a SAFETY note per block).
 #![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod platform;
 

@@ -97,3 +97,34 @@ impl BankClient for HttpBankClient {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use softtoken_core::stk1::ErrorCode;
+
+    #[test]
+    fn refusals_keep_the_stk1_code() {
+        let e = map_error(client::ClientError::Refused {
+            status: 410,
+            code: ErrorCode::SessionExpired,
+            message: "session gone".into(),
+            fail_count: None,
+        });
+        assert_eq!(
+            e,
+            ClientError::Refused {
+                code: ErrorCode::SessionExpired
+            }
+        );
+        assert_eq!(e.to_string(), "server refused: session_expired");
+        assert_eq!(
+            map_error(client::ClientError::Protocol(Stk1Error::ConfirmFailed)),
+            ClientError::NotTheBank
+        );
+        assert!(matches!(
+            map_error(client::ClientError::BadResponse("x".into())),
+            ClientError::Protocol(_)
+        ));
+    }
+}

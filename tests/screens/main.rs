@@ -5,6 +5,7 @@
 //!
 //! The fakes come from `softtoken::services::testing` (the package's
 //! dev-dependency on itself turns its `testing` feature on) and [`fakes`].
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod fakes;
 mod harness;
 

@@ -37,6 +37,8 @@
 //!   stripped of control characters) because the app may show it.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use std::net::IpAddr;
 use std::time::{Duration, UNIX_EPOCH};

@@ -1,6 +1,7 @@
 //! The status call reads the bank's clock from the HTTP `Date` header
 //! (STK1's status body has no time), against a raw loopback HTTP server so
 //! the header is exactly what the test says.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 use softtoken_client::BankClient;
 use softtoken_core::stk1::messages::TokenState;
 use softtoken_core::Serial;

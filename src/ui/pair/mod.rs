@@ -147,3 +147,28 @@ pub fn PairScreen(link: Option<String>) -> Element {
         section { class: "pair", {body} }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_told_by_their_code() {
+        let refused = |code| PairingError::Bank(ClientError::Refused { code });
+        assert_eq!(
+            failure_msg(&refused(ErrorCode::SessionExpired)),
+            Msg::FailSessionExpired
+        );
+        for code in [ErrorCode::UnknownKeyId, ErrorCode::ConfirmFailed] {
+            assert_eq!(failure_msg(&refused(code)), Msg::FailNotTheBank);
+        }
+        assert_eq!(
+            failure_msg(&refused(ErrorCode::RateLimited)),
+            Msg::FailRefused
+        );
+        assert_eq!(
+            failure_msg(&PairingError::Bank(ClientError::Network("down".into()))),
+            Msg::FailNetwork
+        );
+    }
+}
