@@ -62,9 +62,9 @@ impl Operation for Bind {
         match checked {
             Checked::Accepted => {
                 c.prepare_cached(
-                "UPDATE tokens SET state = 'active', customer_id = ?2, bound_at = ?3 WHERE serial = ?1 AND state = 'issued'",
-            )?
-            .execute(params![&t.serial, customer, to_i64(now)])?;
+                    "UPDATE tokens SET state = 'active', customer_id = ?2, bound_at = ?3 WHERE serial = ?1 AND state = 'issued'",
+                )?
+                .execute(params![&t.serial, customer, to_i64(now)])?;
                 event(c, now, Some(&t.serial), Some(customer), "bound", None)?;
                 let serial = Serial::parse_strict(&t.serial)
                     .map_err(|_| Fault::Refused(Refusal::internal()))?;

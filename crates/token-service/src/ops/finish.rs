@@ -120,7 +120,7 @@ impl Operation for Finish {
                         .execute([&id[..]])?;
                 } else {
                     c.prepare_cached("UPDATE sessions SET confirm_failures = confirm_failures + 1 WHERE session_id = ?1")?
-                    .execute([&id[..]])?;
+                        .execute([&id[..]])?;
                 }
             }
             return Err(Fault::Refused(e.into()));
@@ -145,11 +145,11 @@ impl Operation for Finish {
         let sealed_secret = ctx.sealer.seal(&key, &token_aad(serial.as_str()));
         let bind_by = now.saturating_add(ctx.cfg.bind_ttl);
         c.prepare_cached(
-        "INSERT INTO tokens(serial, state, sealed_secret, issued_at, bind_by) VALUES (?1, 'issued', ?2, ?3, ?4)",
-    )?
-    .execute(params![serial.as_str(), sealed_secret, to_i64(now), to_i64(bind_by)])?;
+            "INSERT INTO tokens(serial, state, sealed_secret, issued_at, bind_by) VALUES (?1, 'issued', ?2, ?3, ?4)",
+        )?
+        .execute(params![serial.as_str(), sealed_secret, to_i64(now), to_i64(bind_by)])?;
         c.prepare_cached("UPDATE sessions SET finished_at = ?2, bind_by = ?3, sealed_key = NULL WHERE session_id = ?1")?
-        .execute(params![&id[..], to_i64(now), to_i64(bind_by)])?;
+            .execute(params![&id[..], to_i64(now), to_i64(bind_by)])?;
         event(c, now, Some(serial.as_str()), None, "issued", None)?;
         Ok(FinishResponse {
             v: 1,

@@ -80,9 +80,9 @@ impl Operation for CreateSession {
         let sealed_key = ctx.sealer.seal(p.token_key.expose(), &key_aad);
         let sealed_confirm = ctx.sealer.seal(&p.client_confirm, &aad);
         c.prepare_cached(
-        "INSERT INTO sessions(session_id, serial, sealed_key, sealed_confirm, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![&p.session_id[..], serial, sealed_key, sealed_confirm, to_i64(expires_at)])?;
+            "INSERT INTO sessions(session_id, serial, sealed_key, sealed_confirm, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![&p.session_id[..], serial, sealed_key, sealed_confirm, to_i64(expires_at)])?;
         Ok(())
     }
 }
