@@ -8,7 +8,7 @@
 //! * [`services`]: UI-free services (store, bank client, pairing,
 //!   recovery, clock, directory);
 //! * [`ui`]: the screens, their shared state and the root component;
-//! * [`i18n`], [`cli`], [`qr`], [`bench`]: texts, arguments, QR images,
+//! * [`i18n`], [`cli`], [`qr`], [`mod@bench`]: texts, arguments, QR images,
 //!   the benchmark marker.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

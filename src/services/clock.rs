@@ -1,5 +1,5 @@
 //! Clocks: the system clock (with an offset for the simulator); a fixed,
-//! settable clock for tests is in [`crate::services::testing`].
+//! settable clock for tests is in `services::testing` (test builds only).
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Source of the current time in milliseconds since the Unix epoch.
