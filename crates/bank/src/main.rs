@@ -6,17 +6,23 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use softtoken_token_service::db::Synchronous;
-use softtoken_token_service::keys::{DataDir, KeyFileError};
+use softtoken_token_service::kek::{self, KekError, KekLocation};
+use softtoken_token_service::keys::{DataDir, KeyFileError, DB_FILE};
+use softtoken_token_service::rekey::{self, RekeyError};
+use softtoken_token_service::seal::Sealer;
 
+mod conn;
 mod serve;
 
+use conn::ConnConfig;
 use serve::{ServeError, ServeOptions};
+use softtoken_token_service::limits::LimitConfig;
 
 #[derive(Parser)]
 #[command(
@@ -77,6 +83,9 @@ impl From<TxnAuthArg> for softtoken_webbank::TxnAuth {
     }
 }
 
+// `Serve` carries every flag; the value is parsed once and moved, so its
+// size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Cmd {
     /// Run the token service, back-end API and web banking.
@@ -84,9 +93,23 @@ enum Cmd {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8700")]
         listen: String,
+        /// Address of the admin listener (/v1/admin/*, operations key);
+        /// default loopback on the public port + 1 (a free port if the
+        /// public port is 0).
+        #[arg(long)]
+        admin_listen: Option<String>,
         /// Data directory (keys, databases).
         #[arg(long)]
         data: PathBuf,
+        /// Key-encryption key file, outside the data directory (created
+        /// 0600 if absent). Default: $CREDENTIALS_DIRECTORY/kek if the
+        /// service manager passes it; only with --demo DATA/kek.
+        #[arg(long)]
+        kek_file: Option<PathBuf>,
+        /// A previous KEK that still opens sealed values while
+        /// `rekey` runs (never used to seal).
+        #[arg(long)]
+        old_kek_file: Option<PathBuf>,
         /// Create demo customers if absent and print their credentials.
         #[arg(long)]
         demo: bool,
@@ -116,12 +139,67 @@ enum Cmd {
         /// 取引認証 of web banking's 振込 and 収納サービスへの支払.
         #[arg(long, value_enum, default_value_t = TxnAuthArg::Required)]
         txn_auth: TxnAuthArg,
+        /// Seconds a request body may take once its head has arrived.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+        body_timeout: u64,
+        /// Least average request-body rate in bytes per second (after the
+        /// first second); a slower body is cut off.
+        #[arg(long, default_value_t = 256)]
+        min_body_rate: u64,
+        /// Most open connections per listener.
+        #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+        max_connections: u32,
+        /// Most open connections per source (IPv4 address or IPv6 /64).
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+        max_connections_per_source: u32,
+        /// A reverse proxy (address or CIDR) whose X-Forwarded-For names
+        /// the client; repeatable. Without it the TCP peer is the client.
+        #[arg(long, value_parser = parse_cidr)]
+        trusted_proxy: Vec<ipnet::IpNet>,
+        /// Pairing requests (init, finish) per second per source.
+        #[arg(long, default_value_t = 2.0, value_parser = parse_rate)]
+        provision_rate: f64,
+        /// Pairing requests a source may send at once (bucket size).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+        provision_burst: u32,
+        /// `init`s per source per session lifetime (300 s): its share of
+        /// the pending sessions.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+        pending_per_source: u32,
+        /// `finish`es per source per 24 h: its share of the unbound tokens.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+        unbound_per_source: u32,
+        /// Most unfinished pairing sessions in total.
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+        max_pending_sessions: u64,
+        /// Most issued-but-unbound tokens in total.
+        #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+        max_unbound_tokens: u64,
+        /// Days audit events are kept.
+        #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u32).range(1..=36_500))]
+        event_retention_days: u32,
     },
     /// Print the bank profile JSON.
     Profile {
         /// Data directory.
         #[arg(long)]
         data: PathBuf,
+    },
+    /// Re-seal every secret of the token-service database under a new
+    /// key-encryption key (resumable: run it again after an interruption).
+    Rekey {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// The KEK the secrets are sealed under now.
+        #[arg(long)]
+        old_kek_file: PathBuf,
+        /// The new KEK (created 0600 if absent; outside the data directory).
+        #[arg(long)]
+        new_kek_file: PathBuf,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        batch: u32,
     },
 }
 
@@ -143,6 +221,12 @@ enum RunError {
     /// Serving failed.
     #[error(transparent)]
     Serve(#[from] ServeError),
+    /// A key-encryption key could not be loaded.
+    #[error(transparent)]
+    Kek(#[from] KekError),
+    /// Re-keying stopped (committed batches stay done).
+    #[error("rekey stopped: {0}; the batches reported so far are done, run it again")]
+    Rekey(#[from] RekeyError),
 }
 
 fn main() -> ExitCode {
@@ -165,9 +249,18 @@ fn run(cli: Cli) -> Result<(), RunError> {
             println!("{}", serde_json::to_string(&dir.profile(&stored))?);
             Ok(())
         }
+        Cmd::Rekey {
+            data,
+            old_kek_file,
+            new_kek_file,
+            batch,
+        } => run_rekey(&data, &old_kek_file, &new_kek_file, batch),
         Cmd::Serve {
             listen,
+            admin_listen,
             data,
+            kek_file,
+            old_kek_file,
             demo,
             test_clock,
             url,
@@ -177,6 +270,18 @@ fn run(cli: Cli) -> Result<(), RunError> {
             group_commit,
             header_timeout,
             txn_auth,
+            body_timeout,
+            min_body_rate,
+            max_connections,
+            max_connections_per_source,
+            trusted_proxy,
+            provision_rate,
+            provision_burst,
+            pending_per_source,
+            unbound_per_source,
+            max_pending_sessions,
+            max_unbound_tokens,
+            event_retention_days,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -191,7 +296,10 @@ fn run(cli: Cli) -> Result<(), RunError> {
                 .map_err(RunError::Runtime)?;
             let opts = ServeOptions {
                 listen,
+                admin_listen,
                 data,
+                kek_file,
+                old_kek_file,
                 demo,
                 test_clock,
                 url,
@@ -201,10 +309,69 @@ fn run(cli: Cli) -> Result<(), RunError> {
                 group_commit: group_commit == Switch::On,
                 header_timeout: Duration::from_secs(header_timeout),
                 txn_auth: txn_auth.into(),
+                limits: LimitConfig {
+                    rate_per_second: provision_rate,
+                    burst: provision_burst,
+                    pending_per_source,
+                    unbound_per_source,
+                    trusted_proxies: trusted_proxy.clone(),
+                    ..LimitConfig::default()
+                },
+                conns: ConnConfig {
+                    max_total: max_connections as usize,
+                    max_per_source: max_connections_per_source as usize,
+                    exempt: trusted_proxy,
+                    body_timeout: Duration::from_secs(body_timeout),
+                    min_body_rate,
+                },
+                max_pending_sessions,
+                max_unbound_tokens,
+                event_retention_days,
             };
             Ok(runtime.block_on(serve::serve(opts))?)
         }
     }
+}
+
+/// A CIDR (`10.0.0.0/8`, `2001:db8::/32`) or a single address.
+fn parse_cidr(s: &str) -> Result<ipnet::IpNet, String> {
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("not an address or CIDR: {s}"))
+}
+
+/// A positive finite rate.
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(format!("not a positive number: {s}")),
+    }
+}
+
+/// `rekey`: the new KEK must lie outside the data directory; the old one
+/// may be the demo's `DATA/kek` (moving out of it is what this is for).
+fn run_rekey(data: &Path, old: &Path, new: &Path, batch: u32) -> Result<(), RunError> {
+    let new_at = kek::locate(Some(new), None, data, false)?;
+    let old = kek::load(&KekLocation {
+        path: old.to_path_buf(),
+        create: false,
+    })?;
+    let new = kek::load(&new_at)?;
+    let sealer = Sealer::new(&new).also_opening(&old);
+    let mut conn = rekey::open(&data.join(DB_FILE))?;
+    let before = rekey::remaining(&conn, &sealer)?;
+    println!(
+        "{before} sealed values to re-seal under key {}",
+        sealer.key_id()
+    );
+    let report = rekey::rekey(&mut conn, &sealer, batch as usize, |r| {
+        println!("batch {}: {} re-sealed so far", r.batches, r.resealed);
+    })?;
+    println!(
+        "done: {} sealed values re-sealed in {} batches; the old KEK is no longer needed",
+        report.resealed, report.batches
+    );
+    Ok(())
 }
 
 #[cfg(test)]
@@ -221,7 +388,7 @@ mod tests {
                 header_timeout,
                 ..
             } => Ok((synchronous, group_commit, header_timeout)),
-            Cmd::Profile { .. } => unreachable!("parsed serve"),
+            _ => unreachable!("parsed serve"),
         }
     }
 
@@ -261,13 +428,90 @@ mod tests {
     }
 
     #[test]
+    fn abuse_limits_default_and_refuse_nonsense() {
+        let cmd = |args: &[&str]| {
+            let mut argv = vec!["softtoken-bank", "serve", "--data", "/tmp/x"];
+            argv.extend_from_slice(args);
+            Cli::try_parse_from(argv).map(|c| c.cmd)
+        };
+        match cmd(&["--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "::1"]).unwrap() {
+            Cmd::Serve {
+                trusted_proxy,
+                provision_rate,
+                provision_burst,
+                pending_per_source,
+                unbound_per_source,
+                max_pending_sessions,
+                max_unbound_tokens,
+                event_retention_days,
+                body_timeout,
+                min_body_rate,
+                max_connections,
+                max_connections_per_source,
+                admin_listen,
+                kek_file,
+                ..
+            } => {
+                assert_eq!(
+                    trusted_proxy,
+                    vec![
+                        "10.0.0.0/8".parse::<ipnet::IpNet>().unwrap(),
+                        "::1/128".parse().unwrap()
+                    ]
+                );
+                assert_eq!(provision_rate, 2.0);
+                assert_eq!(
+                    (provision_burst, pending_per_source, unbound_per_source),
+                    (20, 20, 50)
+                );
+                assert_eq!(
+                    (max_pending_sessions, max_unbound_tokens),
+                    (10_000, 100_000)
+                );
+                assert_eq!(event_retention_days, 400);
+                assert_eq!((body_timeout, min_body_rate), (10, 256));
+                assert_eq!((max_connections, max_connections_per_source), (1024, 64));
+                assert_eq!((admin_listen, kek_file), (None, None));
+            }
+            _ => unreachable!("parsed serve"),
+        }
+        for bad in [
+            &["--trusted-proxy", "10.0.0.0/33"][..],
+            &["--trusted-proxy", "proxy.example"],
+            &["--provision-rate", "0"],
+            &["--provision-rate", "NaN"],
+            &["--max-connections", "0"],
+            &["--event-retention-days", "0"],
+            &["--body-timeout", "0"],
+        ] {
+            let err = cmd(bad).map(|_| ()).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn admin_listener_default() {
+        let public: std::net::SocketAddr = "0.0.0.0:8700".parse().unwrap();
+        assert_eq!(
+            serve::default_admin_addr(public, false).to_string(),
+            "127.0.0.1:8701"
+        );
+        assert_eq!(
+            serve::default_admin_addr(public, true).to_string(),
+            "127.0.0.1:0"
+        );
+        let v6: std::net::SocketAddr = "[::]:65535".parse().unwrap();
+        assert_eq!(serve::default_admin_addr(v6, false).to_string(), "[::1]:0");
+    }
+
+    #[test]
     fn txn_auth_defaults_to_required_and_takes_its_three_values() {
         let txn_auth = |args: &[&str]| {
             let mut argv = vec!["softtoken-bank", "serve", "--data", "/tmp/x"];
             argv.extend_from_slice(args);
             match Cli::try_parse_from(argv).map(|c| c.cmd) {
                 Ok(Cmd::Serve { txn_auth, .. }) => Ok(softtoken_webbank::TxnAuth::from(txn_auth)),
-                Ok(Cmd::Profile { .. }) => unreachable!("parsed serve"),
+                Ok(_) => unreachable!("parsed serve"),
                 Err(e) => Err(e),
             }
         };

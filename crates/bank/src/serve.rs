@@ -6,7 +6,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::ConnectInfo;
 use axum::Router;
@@ -15,11 +15,16 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tower::Service;
 
+use crate::conn::{ConnConfig, Connections, LogLimiter, Paced};
+
 use softtoken_token_service::db::{Db, DbConfig, DbError, Synchronous};
+use softtoken_token_service::gc::{self, GcConfig};
 use softtoken_token_service::http::{self as api, ApiState};
+use softtoken_token_service::kek::{self, KekError, KekLocation};
 use softtoken_token_service::keys::{
     DataDir, KeyFileError, StoredProfile, DB_FILE, DEFAULT_BANK_ID, DEFAULT_BANK_NAME,
 };
+use softtoken_token_service::limits::{self, LimitConfig, Limits};
 use softtoken_token_service::seal::Sealer;
 use softtoken_webbank::{self as web, BankInfo, WebConfig, WebError};
 
@@ -28,8 +33,14 @@ use softtoken_webbank::{self as web, BankInfo, WebConfig, WebError};
 pub struct ServeOptions {
     /// Address to bind (`127.0.0.1:0` picks a free port).
     pub listen: String,
+    /// Address of the admin listener; `None`: [`default_admin_addr`].
+    pub admin_listen: Option<String>,
     /// Data directory.
     pub data: PathBuf,
+    /// `--kek-file`.
+    pub kek_file: Option<PathBuf>,
+    /// `--old-kek-file`: a KEK that still opens blobs during a re-keying.
+    pub old_kek_file: Option<PathBuf>,
     /// Create demo customers (web banking).
     pub demo: bool,
     /// Honour `X-Test-Time`.
@@ -49,6 +60,16 @@ pub struct ServeOptions {
     /// Time a client has to send a complete request head; then the
     /// connection is closed.
     pub header_timeout: Duration,
+    /// Per-source limits of `/v1/provision/*`.
+    pub limits: LimitConfig,
+    /// Connection caps and body pacing (both listeners).
+    pub conns: ConnConfig,
+    /// Most unfinished pairing sessions in total.
+    pub max_pending_sessions: u64,
+    /// Most issued-but-unbound tokens in total.
+    pub max_unbound_tokens: u64,
+    /// Days audit events are kept.
+    pub event_retention_days: u32,
 }
 
 /// Errors starting the server.
@@ -58,6 +79,9 @@ pub enum ServeError {
     /// Key files or profile.
     #[error(transparent)]
     Keys(#[from] KeyFileError),
+    /// The key-encryption key.
+    #[error(transparent)]
+    Kek(#[from] KekError),
     /// Token-service database.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -79,7 +103,23 @@ pub enum ServeError {
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
+    let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
+    let kek_at = kek::locate(
+        opts.kek_file.as_deref(),
+        credentials.as_deref(),
+        &opts.data,
+        opts.demo,
+    )?;
     let dir = DataDir::open_or_create(&opts.data)?;
+    let kek = kek::load(&kek_at)?;
+    let mut sealer = Sealer::new(&kek);
+    if let Some(old) = &opts.old_kek_file {
+        let old = kek::load(&KekLocation {
+            path: old.clone(),
+            create: false,
+        })?;
+        sealer = sealer.also_opening(&old);
+    }
     let listener = tokio::net::TcpListener::bind(&opts.listen)
         .await
         .map_err(|source| ServeError::Listen {
@@ -88,6 +128,17 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         })?;
     let addr: SocketAddr = listener.local_addr()?;
     let local_url = format!("http://{addr}");
+    let admin_addr = opts.admin_listen.clone().unwrap_or_else(|| {
+        let any_port = opts.listen.rsplit(':').next() == Some("0");
+        default_admin_addr(addr, any_port).to_string()
+    });
+    let admin_listener = tokio::net::TcpListener::bind(&admin_addr)
+        .await
+        .map_err(|source| ServeError::Listen {
+            addr: admin_addr.clone(),
+            source,
+        })?;
+    let admin_url = format!("http://{}", admin_listener.local_addr()?);
 
     let stored = dir.stored_profile()?;
     let profile = StoredProfile {
@@ -108,8 +159,9 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     let mut cfg = DbConfig::new(opts.data.join(DB_FILE));
     cfg.synchronous = opts.synchronous;
     cfg.group_commit = opts.group_commit;
-    let sealer = Arc::new(Sealer::new(&dir.kek));
-    let db = Db::open(cfg, sealer)?;
+    cfg.max_pending_sessions = opts.max_pending_sessions;
+    cfg.max_unbound_tokens = opts.max_unbound_tokens;
+    let db = Db::open(cfg, Arc::new(sealer))?;
 
     let web_cfg = WebConfig {
         data_dir: opts.data.clone(),
@@ -131,20 +183,39 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     let DataDir {
         server_key,
         api_key,
+        ops_key,
         ..
     } = dir;
     let mut keys = HashMap::new();
     keys.insert(key_id, server_key);
+    tokio::spawn(gc::run(
+        db.clone(),
+        GcConfig {
+            event_retention: u64::from(opts.event_retention_days) * 86_400,
+            ..GcConfig::default()
+        },
+    ));
     let state = Arc::new(ApiState {
         db,
         keys,
         api_key,
+        ops_key,
         test_clock: opts.test_clock,
     });
-    let app = api::router(state).merge(web_router);
+    let admin_app = api::admin_router(Arc::clone(&state));
+    let provision_limits = Arc::new(Limits::new(opts.limits.clone()));
+    let app = api::router(state)
+        .layer(axum::middleware::from_fn_with_state(
+            provision_limits,
+            limits::admit,
+        ))
+        .merge(web_router);
 
     {
         let mut out = std::io::stdout().lock();
+        // Printed first, and worded so that readers of the
+        // `listening on` line do not take it for the public address.
+        writeln!(out, "admin api on {admin_url}")?;
         writeln!(out, "listening on {local_url}")?;
         out.flush()?;
     }
@@ -154,7 +225,39 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         if opts.group_commit { "on" } else { "off" },
         if opts.test_clock { "ON" } else { "off" }
     );
-    accept_loop(listener, app, opts.header_timeout).await
+    let (public, admin) = tokio::join!(
+        accept_loop(
+            listener,
+            app,
+            opts.header_timeout,
+            Connections::new(opts.conns.clone())
+        ),
+        accept_loop(
+            admin_listener,
+            admin_app,
+            opts.header_timeout,
+            Connections::new(opts.conns.clone())
+        ),
+    );
+    public.and(admin)
+}
+
+/// The admin listener's default: loopback (of the public address's
+/// family) on the bound public port + 1, or a free port when the public
+/// port was left to the system (`any_port`, `--listen …:0`) or is the last
+/// one.
+pub fn default_admin_addr(public: SocketAddr, any_port: bool) -> SocketAddr {
+    let ip = if public.is_ipv6() {
+        std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+    } else {
+        std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+    };
+    let port = match public.port() {
+        _ if any_port => 0,
+        0 | u16::MAX => 0,
+        p => p + 1,
+    };
+    SocketAddr::new(ip, port)
 }
 
 /// How long open connections may take to finish after a shutdown signal.
@@ -166,12 +269,16 @@ const DRAIN: Duration = Duration::from_secs(10);
 /// timeout never fires there and a client dribbling a request head holds
 /// its connection forever. This loop is axum's own (one task per
 /// connection, the peer address as [`ConnectInfo`]) with a Tokio timer and
-/// `header_timeout`; an accept error (e.g. out of file descriptors) is
-/// logged and retried after a pause instead of ending the server.
+/// `header_timeout`, and with the limits of [`crate::conn`]: a connection
+/// over the global or the per-source cap is closed at once; every request
+/// body is [`Paced`]. An accept error (e.g. out of file descriptors) or a
+/// refused connection is logged at most once per 10 s (with the number
+/// held back) and accepting goes on after a pause.
 async fn accept_loop(
     listener: tokio::net::TcpListener,
     app: Router,
     header_timeout: Duration,
+    conns: Arc<Connections>,
 ) -> Result<(), ServeError> {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -180,27 +287,49 @@ async fn accept_loop(
     let graceful = GracefulShutdown::new();
     let stop = shutdown();
     tokio::pin!(stop);
+    let mut accept_log = LogLimiter::new(LOG_EVERY);
+    let mut refused_log = LogLimiter::new(LOG_EVERY);
+    let body_timeout = conns.config().body_timeout;
+    let min_rate = conns.config().min_body_rate;
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(e) => {
-                    tracing::warn!("accept failed: {e}");
+                    if let Some(held) = accept_log.allow(Instant::now()) {
+                        tracing::warn!("accept failed: {e} ({held} more since the last line)");
+                    }
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
             _ = &mut stop => break,
         };
+        let slot = match conns.admit(peer.ip()) {
+            Ok(slot) => slot,
+            Err(cap) => {
+                if let Some(held) = refused_log.allow(Instant::now()) {
+                    tracing::warn!(
+                        "connection from {} closed: {cap:?} connection cap ({held} more since the last line)",
+                        peer.ip()
+                    );
+                }
+                drop(stream);
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
         let router = app.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo(peer));
+            let req = req.map(|b| axum::body::Body::new(Paced::new(b, body_timeout, min_rate)));
             let mut router = router.clone();
             async move { router.call(req).await }
         });
         let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
+            // The slot is freed when the connection ends.
+            let _slot = slot;
             // A closed or timed-out connection is not a server error.
             let _ = conn.await;
         });
@@ -214,6 +343,10 @@ async fn accept_loop(
     }
     Ok(())
 }
+
+/// At most one log line per this time for accept errors and refused
+/// connections.
+const LOG_EVERY: Duration = Duration::from_secs(10);
 
 async fn shutdown() {
     let ctrl_c = async {

@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 #[tokio::test]
 async fn killed_and_restarted_between_every_step_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = Server::start(dir.path());
+    let mut s = Server::start(&data_in(&dir));
     let kid = s.kid.clone();
     let t = base_time();
 
@@ -111,7 +111,7 @@ fn hex(b: &[u8]) -> String {
 #[tokio::test]
 async fn database_files_hold_no_secret_in_clear() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path());
+    let s = Server::start(&data_in(&dir));
     let t = base_time();
     let bound = s.bound("42", t).await;
     let issued = s.pair(t).await;
@@ -138,7 +138,7 @@ async fn database_files_hold_no_secret_in_clear() {
     // after it was killed.
     for phase in ["running", "killed"] {
         let mut checked = 0;
-        for entry in std::fs::read_dir(dir.path()).unwrap() {
+        for entry in std::fs::read_dir(&s.data).unwrap() {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().to_string();
             if !name.contains("sqlite") {
@@ -181,10 +181,17 @@ async fn database_files_hold_no_secret_in_clear() {
 #[test]
 fn corrupted_key_file_stops_the_server_and_is_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path());
+    let s = Server::start(&data_in(&dir));
     s.kill();
-    for f in ["server-key", "kek", "api-key"] {
-        let path = dir.path().join(f);
+    let data = data_in(&dir);
+    let kek = kek_file_for(&data);
+    for path in [
+        data.join("server-key"),
+        data.join("api-key"),
+        data.join("ops-key"),
+        kek.clone(),
+    ] {
+        let f = path.file_name().unwrap().to_string_lossy().to_string();
         let good = std::fs::read(&path).unwrap();
         assert_eq!(
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
@@ -194,16 +201,21 @@ fn corrupted_key_file_stops_the_server_and_is_kept() {
         std::fs::write(&path, b"not a key\n").unwrap();
         let out = std::process::Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(dir.path())
+            .arg(&data)
+            .arg("--kek-file")
+            .arg(&kek)
             .output()
             .unwrap();
         assert!(!out.status.success(), "{f}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("corrupted") && err.contains(f), "{f}: {err}");
+        assert!(
+            err.contains("corrupted") && err.contains(f.as_str()),
+            "{f}: {err}"
+        );
         assert_eq!(std::fs::read(&path).unwrap(), b"not a key\n");
         std::fs::write(&path, good).unwrap();
     }
     // Restored: it starts again with the same identity.
-    let s = Server::start(dir.path());
+    let s = Server::start(&data_in(&dir));
     s.kill();
 }

@@ -11,7 +11,7 @@ use softtoken_core::stk1::messages::{ErrorCode, TokenState};
 #[tokio::test]
 async fn pair_with_rust_client_bind_and_verify_every_purpose() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path());
+    let s = Server::start(&data_in(&dir));
     let client = BankClient::new(&s.url).unwrap();
 
     // Pairing over the real clock with the app's client.
@@ -87,7 +87,7 @@ async fn pair_with_rust_client_bind_and_verify_every_purpose() {
 #[tokio::test]
 async fn fifty_concurrent_requests_with_one_code_pass_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
-    let s = std::sync::Arc::new(Server::start(dir.path()));
+    let s = std::sync::Arc::new(Server::start(&data_in(&dir)));
     let t = base_time();
     let tok = s.bound("2000002", t).await;
     for round in 1..=3u64 {
@@ -118,7 +118,7 @@ async fn fifty_concurrent_requests_with_one_code_pass_exactly_once() {
 #[tokio::test]
 async fn lockout_across_sessions_at_the_limit_and_unlock() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path());
+    let s = Server::start(&data_in(&dir));
     let t = base_time();
     let tok = s.bound("3000003", t).await;
     let wrong = tok.wrong(t + 30);
@@ -147,17 +147,18 @@ async fn lockout_across_sessions_at_the_limit_and_unlock() {
     // Even the right code is refused now.
     let (st, body) = s.verify("3000003", &tok.code(t + 30), t + 30).await;
     assert_eq!((st, body["error"].as_str()), (423, Some("locked")));
-    // Unlock needs the API key.
+    // Unlock needs the operations key, on the admin listener.
     let (st, body) = s
-        .post(
+        .admin_with(
             "/v1/admin/unlock",
             &json!({"v":1,"serial":tok.serial}),
+            None,
             t + 30,
         )
         .await;
     assert_eq!((st, body["error"].as_str()), (401, Some("unauthorized")));
     let (st, body) = s
-        .bank(
+        .admin(
             "/v1/admin/unlock",
             json!({"v":1,"serial":tok.serial}),
             t + 30,
@@ -168,7 +169,7 @@ async fn lockout_across_sessions_at_the_limit_and_unlock() {
     assert_eq!(st, 200, "{body}");
     // Unknown serial at unlock.
     let (st, body) = s
-        .bank(
+        .admin(
             "/v1/admin/unlock",
             json!({"v":1,"serial":"K7M3Q9XZ2PD0"}),
             t + 30,
@@ -180,7 +181,7 @@ async fn lockout_across_sessions_at_the_limit_and_unlock() {
 #[tokio::test]
 async fn drift_is_learned_from_successes() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path());
+    let s = Server::start(&data_in(&dir));
     let t = base_time();
     let a = s.bound("4000004", t).await;
     let b = s.bound("4000005", t).await;
@@ -199,7 +200,7 @@ async fn drift_is_learned_from_successes() {
 #[tokio::test]
 async fn resync_with_two_consecutive_codes() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path());
+    let s = Server::start(&data_in(&dir));
     let t = base_time();
     let tok = s.bound("5000005", t).await;
     let step = (t + 30) / 30;
@@ -209,7 +210,7 @@ async fn resync_with_two_consecutive_codes() {
         .await;
     assert_eq!(st, 422);
     let (st, body) = s
-        .bank(
+        .admin(
             "/v1/admin/resync",
             json!({"v":1,"serial":tok.serial,"otp1":tok.code_at_step(step + 15),"otp2":tok.code_at_step(step + 17)}),
             t + 30,
@@ -217,7 +218,7 @@ async fn resync_with_two_consecutive_codes() {
         .await;
     assert_eq!((st, body["error"].as_str()), (422, Some("resync_failed")));
     let (st, body) = s
-        .bank(
+        .admin(
             "/v1/admin/resync",
             json!({"v":1,"serial":tok.serial,"otp1":tok.code_at_step(step + 15),"otp2":tok.code_at_step(step + 16)}),
             t + 30,
@@ -234,7 +235,7 @@ async fn resync_with_two_consecutive_codes() {
 #[tokio::test]
 async fn bind_errors_do_not_tell_unknown_serial_from_wrong_code() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path());
+    let s = Server::start(&data_in(&dir));
     let t = base_time();
     let tok = s.pair(t).await;
     let bind = |serial: String, otp: String, customer: &'static str| {
@@ -272,7 +273,7 @@ async fn bind_errors_do_not_tell_unknown_serial_from_wrong_code() {
 #[tokio::test]
 async fn change_is_atomic() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path());
+    let s = Server::start(&data_in(&dir));
     let t = base_time();
     let old = s.bound("7000007", t).await;
     let new = s.pair(t).await;
@@ -329,7 +330,7 @@ async fn change_is_atomic() {
 #[tokio::test]
 async fn deactivate_revokes() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path());
+    let s = Server::start(&data_in(&dir));
     let t = base_time();
     let tok = s.bound("8000008", t).await;
     let t1 = t + 30;
@@ -363,7 +364,7 @@ async fn deactivate_revokes() {
 #[tokio::test]
 async fn session_and_bind_expiry_key_ids_and_confirmations() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path());
+    let s = Server::start(&data_in(&dir));
     let t = base_time();
     // A session not finished within expires_in is gone.
     let (paired, init) = s.init(t).await;
@@ -442,7 +443,7 @@ async fn session_and_bind_expiry_key_ids_and_confirmations() {
 #[tokio::test]
 async fn bad_bodies_and_unauthorized_calls() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path());
+    let s = Server::start(&data_in(&dir));
     let key = s.api_key.clone();
     let t = base_time();
     let json_ct = Some("application/json");
@@ -508,16 +509,14 @@ async fn bad_bodies_and_unauthorized_calls() {
             .await;
         assert_eq!((st, b["error"].as_str()), (401, Some("unauthorized")));
     }
-    for path in [
-        "/v1/bank/bind",
-        "/v1/bank/change",
-        "/v1/bank/deactivate",
-        "/v1/admin/resync",
-        "/v1/admin/unlock",
-    ] {
+    for path in ["/v1/bank/bind", "/v1/bank/change", "/v1/bank/deactivate"] {
         let (st, _) = s
             .post_raw(path, b"{}".to_vec(), json_ct, None, Some(t))
             .await;
+        assert_eq!(st, 401, "{path}");
+    }
+    for path in ["/v1/admin/resync", "/v1/admin/unlock"] {
+        let (st, _) = s.admin_with(path, &json!({}), None, t).await;
         assert_eq!(st, 401, "{path}");
     }
     // Init: malformed encodings.
@@ -555,7 +554,7 @@ async fn bad_bodies_and_unauthorized_calls() {
 #[tokio::test]
 async fn test_time_header_is_ignored_without_the_flag() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start_with(dir.path(), &[]);
+    let s = Server::start_with(&data_in(&dir), &[]);
     let far = real_now() + 10 * 365 * 86400;
     let (_, init) = s.init(far).await;
     assert!(init["server_time"].as_u64().unwrap().abs_diff(real_now()) < 60);
@@ -564,7 +563,7 @@ async fn test_time_header_is_ignored_without_the_flag() {
 #[tokio::test]
 async fn client_errors_are_typed() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path());
+    let s = Server::start(&data_in(&dir));
     let client = BankClient::new(&s.url).unwrap();
     // Unknown key id → Refused.
     let err = client
@@ -602,7 +601,7 @@ impl ParseSerial for str {
 async fn a_request_head_sent_too_slowly_is_cut_off() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_with(dir.path(), &["--test-clock", "--header-timeout", "1"]);
+    let server = Server::start_with(&data_in(&dir), &["--test-clock", "--header-timeout", "1"]);
     let addr = server.url.trim_start_matches("http://").to_string();
     let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
     slow.write_all(b"GET /v1/tokens/K7M3Q9XZ2PD0/status HTTP/1.1\r\nHost: x\r\n")

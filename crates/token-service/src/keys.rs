@@ -3,11 +3,15 @@
 //! On first start [`DataDir::open_or_create`] creates, each with mode 0600
 //! (the directory itself 0700):
 //! * `server-key` — the X25519 static key: one line `<key id> <base32 secret>`;
-//! * `kek` — the 32-byte key-encryption key for token secrets, base32;
-//! * `api-key` — the back-end API bearer key, base32 (52 characters);
+//! * `api-key` — the back-end bearer key (bind, verify, change,
+//!   deactivate), base32 (52 characters);
+//! * `ops-key` — the operations bearer key (unlock, resync; admin
+//!   listener only), base32;
 //! * `profile.json` — bank id, name and the token-service URL.
 //!
-//! Later starts read them back. A key file that exists but cannot be read
+//! The key-encryption key is not among them: it lives outside the data
+//! directory ([`crate::kek`]; only a demo keeps it in `kek` here). Later
+//! starts read them back. A key file that exists but cannot be read
 //! or parsed is an error naming the file; it is never overwritten. New files
 //! are written to a temporary name, synced and renamed, so a crash never
 //! leaves half a key behind.
@@ -26,10 +30,13 @@ use zeroize::Zeroizing;
 
 /// Name of the server key file.
 pub const SERVER_KEY_FILE: &str = "server-key";
-/// Name of the key-encryption key file.
+/// Name of the key-encryption key file when a demo keeps it in the data
+/// directory ([`crate::kek`]).
 pub const KEK_FILE: &str = "kek";
-/// Name of the API key file.
+/// Name of the back-end key file.
 pub const API_KEY_FILE: &str = "api-key";
+/// Name of the operations key file.
+pub const OPS_KEY_FILE: &str = "ops-key";
 /// Name of the profile file.
 pub const PROFILE_FILE: &str = "profile.json";
 /// Name of the token-service database.
@@ -109,10 +116,10 @@ pub struct DataDir {
     pub path: PathBuf,
     /// X25519 static key.
     pub server_key: ServerKey,
-    /// Key-encryption key.
-    pub kek: Zeroizing<[u8; 32]>,
     /// Back-end API key (its base32 text).
     pub api_key: ApiKey,
+    /// Operations key (its base32 text).
+    pub ops_key: ApiKey,
 }
 
 impl std::fmt::Debug for DataDir {
@@ -201,7 +208,19 @@ fn load_or_create_server_key(dir: &Path) -> Result<ServerKey, KeyFileError> {
     Ok(key)
 }
 
-fn load_or_create_32(path: &Path) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
+/// Reads an existing file holding 32 bytes in base32 (mode 0600 or
+/// stricter).
+pub(crate) fn read_32(path: &Path) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
+    let text = read_key_file(path)?.ok_or_else(|| KeyFileError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such key file"),
+    })?;
+    let bytes = decode_array::<32>(&text).map_err(|_| corrupted(path, "bad base32 key"))?;
+    Ok(Zeroizing::new(bytes))
+}
+
+/// Reads a file holding 32 bytes in base32, or creates it (0600, random).
+pub(crate) fn load_or_create_32(path: &Path) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
     if let Some(text) = read_key_file(path)? {
         let bytes = decode_array::<32>(&text).map_err(|_| corrupted(path, "bad base32 key"))?;
         return Ok(Zeroizing::new(bytes));
@@ -215,23 +234,26 @@ fn load_or_create_32(path: &Path) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
 
 impl DataDir {
     /// Opens `dir` (creating it with mode 0700 if absent) and loads or
-    /// creates the three key files.
+    /// creates the key files (server key, back-end and operations keys).
     pub fn open_or_create(dir: &Path) -> Result<DataDir, KeyFileError> {
         if !dir.exists() {
             fs::create_dir_all(dir).map_err(io(dir))?;
             fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io(dir))?;
         }
         let server_key = load_or_create_server_key(dir)?;
-        let kek = load_or_create_32(&dir.join(KEK_FILE))?;
         let api_path = dir.join(API_KEY_FILE);
         let api = load_or_create_32(&api_path)?;
         let api_key =
             ApiKey::new(encode(&*api)).map_err(|_| corrupted(&api_path, "bad API key"))?;
+        let ops_path = dir.join(OPS_KEY_FILE);
+        let ops = load_or_create_32(&ops_path)?;
+        let ops_key =
+            ApiKey::new(encode(&*ops)).map_err(|_| corrupted(&ops_path, "bad operations key"))?;
         Ok(DataDir {
             path: dir.to_path_buf(),
             server_key,
-            kek,
             api_key,
+            ops_key,
         })
     }
 
@@ -294,18 +316,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().join("data");
         let a = DataDir::open_or_create(&d).unwrap();
-        for f in [SERVER_KEY_FILE, KEK_FILE, API_KEY_FILE] {
+        assert!(!d.join(KEK_FILE).exists(), "the KEK is not made here");
+        for f in [SERVER_KEY_FILE, API_KEY_FILE, OPS_KEY_FILE] {
             let mode = fs::metadata(d.join(f)).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{f}");
         }
         let b = DataDir::open_or_create(&d).unwrap();
         assert_eq!(a.server_key.public_bytes(), b.server_key.public_bytes());
         assert_eq!(a.server_key.id(), b.server_key.id());
-        assert_eq!(*a.kek, *b.kek);
         assert_eq!(a.api_key, b.api_key);
+        assert_eq!(a.ops_key, b.ops_key);
+        assert_ne!(a.api_key, a.ops_key);
         let shown = format!("{a:?}");
         assert!(!shown.contains(a.api_key.expose()));
-        assert!(!shown.contains(&encode(&*a.kek)));
+        assert!(!shown.contains(a.ops_key.expose()));
         let file = fs::read_to_string(d.join(API_KEY_FILE)).unwrap();
         assert_eq!(file.trim_end(), a.api_key.expose());
     }
@@ -315,7 +339,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         DataDir::open_or_create(d).unwrap();
-        for f in [SERVER_KEY_FILE, KEK_FILE, API_KEY_FILE] {
+        for f in [SERVER_KEY_FILE, API_KEY_FILE, OPS_KEY_FILE] {
             let path = d.join(f);
             let good = fs::read(&path).unwrap();
             fs::write(&path, b"garbage\n").unwrap();
@@ -324,7 +348,7 @@ mod tests {
             assert_eq!(fs::read(&path).unwrap(), b"garbage\n");
             fs::write(&path, &good).unwrap();
         }
-        fs::set_permissions(d.join(KEK_FILE), fs::Permissions::from_mode(0o644)).unwrap();
+        fs::set_permissions(d.join(API_KEY_FILE), fs::Permissions::from_mode(0o644)).unwrap();
         assert!(matches!(
             DataDir::open_or_create(d).unwrap_err(),
             KeyFileError::Permissions { .. }

@@ -7,13 +7,22 @@
 //! `docs/server.md`.
 //!
 //! * [`keys`] — key files and profile in the data directory;
-//! * [`seal`] — AEAD sealing of secrets at rest;
+//! * [`kek`] — where the key-encryption key comes from (outside the data
+//!   directory);
+//! * [`seal`] — AEAD sealing of secrets at rest, with the KEK's id in
+//!   every blob; [`rekey`] — re-sealing under a new KEK;
 //! * [`db`] — the SQLite database, its schema and its single writer
 //!   thread (group commit);
+//! * [`gc`] — deleting expired sessions, unbound tokens and old events
+//!   off the request path;
+//! * [`limits`] — per-source limits of the pairing endpoints;
 //! * [`ops`] — one module per operation: the state change, its success
 //!   body and its handler;
 //! * [`http`] — the `/v1` router, the shared state and the extractors
-//!   ([`http::BackendAuth`], [`http::Stk1Json`], [`http::RequestTime`]);
+//!   ([`http::BackendAuth`], [`http::OpsAuth`], [`http::Stk1Json`],
+//!   [`http::RequestTime`]);
+//! * [`scope`] — the scopes of the two bearer keys, recorded in the
+//!   audit log;
 //! * [`refusal`] — STK1 error bodies ([`refusal::Refusal`] is the error
 //!   type of every handler).
 //!
@@ -23,10 +32,15 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod db;
+pub mod gc;
 pub mod http;
+pub mod kek;
 pub mod keys;
+pub mod limits;
 pub mod ops;
 pub mod refusal;
+pub mod rekey;
+pub mod scope;
 pub mod seal;
 
-pub use http::{router, ApiState};
+pub use http::{admin_router, router, ApiState};

@@ -1,5 +1,6 @@
-//! The `/v1` router in process (no socket): what the extractors guarantee
-//! (`BackendAuth`, `Stk1Json`, `RequestTime`), the STK1 error bodies, and
+//! The `/v1` routers in process (no socket): what the extractors guarantee
+//! (`BackendAuth`, `OpsAuth`, `Stk1Json`, `RequestTime`), which listener
+//! has which routes, the STK1 error bodies, and
 //! the success bodies of a pairing, bind and verify. The same API over a
 //! real socket, against the binary, is tested in `crates/bank/tests`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -19,16 +20,18 @@ use softtoken_core::stk1::server::ServerKey;
 use softtoken_core::{Generator, Params};
 use softtoken_token_service::db::{Db, DbConfig};
 use softtoken_token_service::seal::Sealer;
-use softtoken_token_service::{router, ApiState};
+use softtoken_token_service::{admin_router, router, ApiState};
 use tower::ServiceExt;
 
 const KEY: &str = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43UOV3HO6DZPIYTEMZUGU3A";
+const OPS_KEY: &str = "ONXW2ZJAMJQXGZJTGIQGW2LMNRSXE4TPN5ZWK3TUOJSWC3DNNVXG";
 const KID: &str = "k1-test";
 /// A test time at the start of a step.
 const T: u64 = 1_900_000_020;
 
 struct Api {
     app: Router,
+    admin: Router,
     server_pub: [u8; 32],
     _dir: tempfile::TempDir,
 }
@@ -48,14 +51,16 @@ fn api(test_clock: bool) -> Api {
         db,
         keys,
         api_key: ApiKey::new(KEY.into()).unwrap(),
+        ops_key: ApiKey::new(OPS_KEY.into()).unwrap(),
         test_clock,
     });
     let shown = format!("{state:?}");
     assert!(
-        !shown.contains(KEY) && !shown.contains(&KEY[..8]),
+        !shown.contains(KEY) && !shown.contains(&KEY[..8]) && !shown.contains(&OPS_KEY[..8]),
         "{shown}"
     );
     Api {
+        admin: admin_router(Arc::clone(&state)),
         app: router(state),
         server_pub,
         _dir: dir,
@@ -390,4 +395,69 @@ async fn success_bodies_are_typed_and_versioned() {
         body,
         json!({"v":1,"result":"ok","serial":serial,"state":"revoked"})
     );
+}
+
+#[tokio::test]
+async fn admin_routes_are_only_on_the_admin_router_with_the_operations_key() {
+    let a = api(true);
+    let (serial, _) = pair(&a, T).await;
+    let body = json!({"v":1,"serial":serial}).to_string();
+    let backend_key = bearer();
+    let ops_key = format!("Bearer {OPS_KEY}");
+    for path in ["/v1/admin/unlock", "/v1/admin/resync"] {
+        // Absent from the public router, whatever the key.
+        for auth in [&backend_key, &ops_key] {
+            let got = call(
+                &a.app,
+                "POST",
+                path,
+                &[JSON, ("authorization", auth)],
+                body.clone(),
+            )
+            .await;
+            assert_refused(&got, 404, "not_found");
+        }
+        // The back-end key (or none) is refused on the admin router
+        // before the body is read.
+        for headers in [
+            vec![JSON, ("authorization", backend_key.as_str())],
+            vec![JSON],
+        ] {
+            let got = call(&a.admin, "POST", path, &headers, "x".repeat(20_000)).await;
+            assert_refused(&got, 401, "unauthorized");
+        }
+    }
+    // The operations key is accepted there …
+    let got = call(
+        &a.admin,
+        "POST",
+        "/v1/admin/unlock",
+        &[JSON, ("authorization", &ops_key)],
+        body,
+    )
+    .await;
+    assert_eq!(got.0, StatusCode::OK, "{}", got.1);
+    // … and grants no back-end call.
+    let verify = json!({"v":1,"customer_id":"1","otp":"123456","purpose":"login"}).to_string();
+    let got = call(
+        &a.app,
+        "POST",
+        "/v1/bank/verify",
+        &[JSON, ("authorization", &ops_key)],
+        verify,
+    )
+    .await;
+    assert_refused(&got, 401, "unauthorized");
+    // Nothing else is served by the admin router.
+    let got = call(&a.admin, "GET", "/v1/tokens/ABCD-EFGH-JKLM/status", &[], "").await;
+    assert_refused(&got, 404, "not_found");
+    let got = call(
+        &a.admin,
+        "POST",
+        "/v1/bank/verify",
+        &[JSON, ("authorization", &backend_key)],
+        "{}",
+    )
+    .await;
+    assert_refused(&got, 404, "not_found");
 }

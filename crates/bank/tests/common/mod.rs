@@ -21,8 +21,14 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_softtoken-bank");
 pub struct Server {
     child: Child,
     pub url: String,
+    /// The admin listener (`/v1/admin/*`).
+    pub admin_url: String,
     pub data: PathBuf,
+    /// The KEK file (outside the data directory).
+    pub kek_file: PathBuf,
     pub api_key: String,
+    /// The operations key (`ops-key`).
+    pub ops_key: String,
     pub kid: String,
     pub server_pub: [u8; 32],
     pub http: reqwest::Client,
@@ -48,10 +54,35 @@ impl Server {
         Server::start_with(data, &["--test-clock"])
     }
 
+    /// Starts the binary with `extra` and limits on pairing from one
+    /// address that the tests (all from 127.0.0.1) never reach.
     pub fn start_with(data: &Path, extra: &[&str]) -> Server {
+        let mut args = vec![
+            "--provision-rate",
+            "100000",
+            "--provision-burst",
+            "100000",
+            "--pending-per-source",
+            "100000",
+            "--unbound-per-source",
+            "100000",
+        ];
+        args.extend_from_slice(extra);
+        Server::spawn(data, &kek_file_for(data), &args)
+    }
+
+    /// Starts the binary with the KEK file `kek` and exactly `extra`
+    /// (the server's default limits).
+    pub fn start_with_kek(data: &Path, kek: &Path, extra: &[&str]) -> Server {
+        Server::spawn(data, kek, extra)
+    }
+
+    fn spawn(data: &Path, kek: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
+            .arg("--kek-file")
+            .arg(kek)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -60,28 +91,36 @@ impl Server {
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            let mut admin = None;
             let mut sent = false;
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                if let Some(url) = line.strip_prefix("admin api on ") {
+                    admin = Some(url.trim().to_string());
+                }
                 if !sent {
                     if let Some(url) = line.strip_prefix("listening on ") {
-                        let _ = tx.send(url.trim().to_string());
+                        let _ = tx.send((url.trim().to_string(), admin.clone()));
                         sent = true;
                     }
                 }
             }
         });
-        let url = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(u) => u,
-            Err(_) => {
+        let (url, admin_url) = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok((u, Some(a))) => (u, a),
+            _ => {
                 let _ = child.kill();
-                panic!("server did not print its address");
+                panic!("server did not print its addresses");
             }
         };
-        let api_key = std::fs::read_to_string(data.join("api-key"))
-            .unwrap()
-            .trim()
-            .to_string();
+        let read_key = |name: &str| {
+            std::fs::read_to_string(data.join(name))
+                .unwrap()
+                .trim()
+                .to_string()
+        };
+        let api_key = read_key("api-key");
+        let ops_key = read_key("ops-key");
         let out = Command::new(BIN)
             .args(["profile", "--data"])
             .arg(data)
@@ -95,8 +134,11 @@ impl Server {
         Server {
             child,
             url,
+            admin_url,
             data: data.to_path_buf(),
+            kek_file: kek.to_path_buf(),
             api_key,
+            ops_key,
             kid,
             server_pub,
             http: reqwest::Client::new(),
@@ -165,6 +207,36 @@ impl Server {
             Some(t),
         )
         .await
+    }
+
+    /// POST to the admin listener with `key` (if any) at test time `t`.
+    pub async fn admin_with(
+        &self,
+        path: &str,
+        body: &Value,
+        key: Option<&str>,
+        t: u64,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.admin_url))
+            .header("x-test-time", t.to_string())
+            .json(body);
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// POST to the admin listener with the operations key at test time `t`.
+    pub async fn admin(&self, path: &str, body: Value, t: u64) -> (u16, Value) {
+        self.admin_with(path, &body, Some(&self.ops_key), t).await
     }
 
     pub async fn status(&self, serial: &str, t: u64) -> String {
@@ -247,6 +319,20 @@ impl Server {
         )
         .await
     }
+}
+
+/// The data directory of a test in its temporary directory `dir`
+/// (`dir/data`; the KEK goes beside it, `dir/data.kek`).
+pub fn data_in(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("data")
+}
+
+/// The KEK file of a test's data directory: beside it (`<data>.kek`),
+/// never inside, so restarts on the same data find the same KEK.
+pub fn kek_file_for(data: &Path) -> PathBuf {
+    let mut name = data.file_name().unwrap_or_default().to_os_string();
+    name.push(".kek");
+    data.with_file_name(name)
 }
 
 impl Drop for Server {

@@ -73,11 +73,15 @@ pub struct DbConfig {
     pub bind_ttl: u64,
     /// Most unfinished pairing sessions at a time (then `rate_limited`).
     pub max_pending_sessions: u64,
+    /// Most issued-but-unbound tokens at a time (then `init` answers
+    /// `rate_limited`).
+    pub max_unbound_tokens: u64,
 }
 
 impl DbConfig {
     /// Defaults for a database file: FULL, group commit on, batch 512,
-    /// default policy, 24 h to bind, 10 000 pending sessions.
+    /// default policy, 24 h to bind, 10 000 pending sessions, 100 000
+    /// unbound tokens.
     pub fn new(path: PathBuf) -> DbConfig {
         DbConfig {
             path,
@@ -87,6 +91,7 @@ impl DbConfig {
             policy: Policy::default(),
             bind_ttl: 24 * 3600,
             max_pending_sessions: 10_000,
+            max_unbound_tokens: 100_000,
         }
     }
 }

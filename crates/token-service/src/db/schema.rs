@@ -11,6 +11,9 @@
 //! * `tokens` — token state and the verifier record, at most one active
 //!   token per customer (unique partial index);
 //! * `events` — the audit log (never a code or a secret).
+//!
+//! [`V_SCOPE`]: `events.scope`, the scope of the caller's key
+//! (`backend`, `operations`; NULL for calls without a key).
 
 use std::path::Path;
 
@@ -19,7 +22,7 @@ use rusqlite::Connection;
 use super::{DbConfig, DbError};
 
 /// Schema steps: entry `i` takes `user_version` from `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V_SCOPE];
 
 /// The schema version this server writes.
 pub fn current_version() -> i64 {
@@ -63,6 +66,9 @@ CREATE TABLE IF NOT EXISTS events(
   detail TEXT
 );
 ";
+
+/// The caller's scope in the audit log.
+pub const V_SCOPE: &str = "ALTER TABLE events ADD COLUMN scope TEXT;";
 
 /// Creates the SQLite file `path` with mode 0600 if absent and tightens an
 /// existing one and its `-wal`/`-shm` files to 0600. SQLite gives the WAL

@@ -1,10 +1,14 @@
 //! The `/v1` HTTP API: the STK1 token service (`provision/*`, `tokens/*`)
-//! and the bank back-end API (`bank/*`, `admin/*`, bearer API key).
+//! and the bank back-end API (`bank/*`, back-end key) on the public
+//! listener ([`router`]); the operations calls (`admin/*`, operations key)
+//! on their own listener ([`admin_router`]), absent (`not_found`) from the
+//! public one.
 //!
 //! Contract of every endpoint (enforced by the extractors, in this order):
-//! * [`BackendAuth`] (back-end calls only): `Authorization: Bearer <api
-//!   key>`, compared in constant time, checked before anything else and
-//!   before the body is read → `unauthorized`;
+//! * [`BackendAuth`] (back-end calls) / [`OpsAuth`] (operations calls):
+//!   `Authorization: Bearer <key>` with the key of that scope, compared in
+//!   constant time, checked before anything else and before the body is
+//!   read → `unauthorized`; the other scope's key is refused;
 //! * [`RequestTime`]: the server's "now" is the system clock, or — only when
 //!   the server runs with `--test-clock` — the request header
 //!   `X-Test-Time: <unix seconds>` (malformed → `invalid_request`);
@@ -35,7 +39,7 @@ mod auth;
 mod json;
 mod time;
 
-pub use auth::BackendAuth;
+pub use auth::{BackendAuth, OpsAuth};
 pub use json::Stk1Json;
 pub use time::{RequestTime, TEST_TIME_HEADER};
 
@@ -47,6 +51,8 @@ pub struct ApiState {
     pub keys: HashMap<String, ServerKey>,
     /// Back-end API key.
     pub api_key: ApiKey,
+    /// Operations key (unlock, resync).
+    pub ops_key: ApiKey,
     /// Honour `X-Test-Time`.
     pub test_clock: bool,
 }
@@ -56,12 +62,13 @@ impl std::fmt::Debug for ApiState {
         f.debug_struct("ApiState")
             .field("keys", &self.keys.keys().collect::<Vec<_>>())
             .field("api_key", &self.api_key)
+            .field("ops_key", &self.ops_key)
             .field("test_clock", &self.test_clock)
             .finish_non_exhaustive()
     }
 }
 
-/// The `/v1` router.
+/// The `/v1` router of the public listener (no `admin/*` route).
 pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
         .route("/v1/provision/init", only(post(ops::init::handle)))
@@ -71,10 +78,18 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/v1/bank/verify", only(post(ops::verify::handle)))
         .route("/v1/bank/change", only(post(ops::change::handle)))
         .route("/v1/bank/deactivate", only(post(ops::deactivate::handle)))
-        .route("/v1/admin/resync", only(post(ops::resync::handle)))
-        .route("/v1/admin/unlock", only(post(ops::unlock::handle)))
         .route("/v1", any_not_found())
         .route("/v1/{*rest}", any_not_found())
+        .with_state(state)
+}
+
+/// The router of the admin listener: `admin/*` (operations key) only;
+/// every other path is `not_found`.
+pub fn admin_router(state: Arc<ApiState>) -> Router {
+    Router::new()
+        .route("/v1/admin/resync", only(post(ops::resync::handle)))
+        .route("/v1/admin/unlock", only(post(ops::unlock::handle)))
+        .fallback(|| async { Refusal::new(ErrorCode::NotFound, "no such endpoint") })
         .with_state(state)
 }
 

@@ -24,6 +24,7 @@ use crate::db::rows::{active_token, event, to_i64};
 use crate::db::{refuse, Ctx, Fault, Operation};
 use crate::http::{ApiState, BackendAuth, RequestTime, Stk1Json};
 use crate::refusal::Refusal;
+use crate::scope::{Scope, Scoped};
 
 /// Binds the issued token `serial` to `customer_id` if `otp` is correct.
 pub struct Bind {
@@ -110,7 +111,7 @@ pub async fn handle(
         serial: r.serial,
         otp: r.otp,
     };
-    let serial = st.db.run(op, now).await?;
+    let serial = st.db.run(Scoped::new(Scope::Backend, op), now).await?;
     Ok(Json(BindResponse {
         v: V,
         result: Done::Ok,

@@ -27,6 +27,7 @@ use crate::db::rows::{active_token, cas_record, event, revoke, to_i64};
 use crate::db::{refuse, Ctx, Fault, Operation};
 use crate::http::{ApiState, BackendAuth, RequestTime, Stk1Json};
 use crate::refusal::Refusal;
+use crate::scope::{Scope, Scoped};
 
 /// Replaces the customer's active token by the issued token `new_serial`.
 pub struct Change {
@@ -199,7 +200,7 @@ pub async fn handle(
         new_serial: r.new_serial,
         new_otp: r.new_otp,
     };
-    let (previous_serial, serial) = st.db.run(op, now).await?;
+    let (previous_serial, serial) = st.db.run(Scoped::new(Scope::Backend, op), now).await?;
     Ok(Json(ChangeResponse {
         v: V,
         result: Done::Ok,

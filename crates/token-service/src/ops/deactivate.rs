@@ -17,6 +17,7 @@ use crate::db::rows::{event, revoke};
 use crate::db::{Ctx, Fault, Operation};
 use crate::http::{ApiState, BackendAuth, RequestTime, Stk1Json};
 use crate::refusal::Refusal;
+use crate::scope::{Scope, Scoped};
 
 /// Revokes the customer's active token if `otp` is correct.
 pub struct Deactivate {
@@ -81,7 +82,7 @@ pub async fn handle(
         customer_id: r.customer_id,
         otp: r.otp,
     };
-    let serial = st.db.run(op, now).await?;
+    let serial = st.db.run(Scoped::new(Scope::Backend, op), now).await?;
     Ok(Json(DeactivateResponse {
         v: V,
         result: Done::Ok,

@@ -26,7 +26,9 @@ const SERIAL_TRIES: usize = 3;
 
 /// Stores a pairing session (its token key and expected confirmation
 /// sealed). Sweeps expired rows first; refuses with `rate_limited` when
-/// [`crate::db::DbConfig::max_pending_sessions`] sessions are open, and
+/// [`crate::db::DbConfig::max_pending_sessions`] sessions are open or
+/// [`crate::db::DbConfig::max_unbound_tokens`] tokens are issued but not
+/// bound, and
 /// with [`Fault::SerialTaken`] when the serial is already used by a token
 /// or a session.
 pub struct CreateSession {
@@ -63,6 +65,18 @@ impl Operation for CreateSession {
             return refuse(
                 ErrorCode::RateLimited,
                 "too many pairings in progress; try again in a few minutes",
+            );
+        }
+        // Counted up to the cap only (the partial index `tokens_unbound`).
+        let unbound: i64 = c
+            .prepare_cached(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM tokens WHERE state = 'issued' AND bind_by >= ?1 LIMIT ?2)",
+            )?
+            .query_row(params![to_i64(now), to_i64(ctx.cfg.max_unbound_tokens)], |r| r.get(0))?;
+        if unbound as u64 >= ctx.cfg.max_unbound_tokens {
+            return refuse(
+                ErrorCode::RateLimited,
+                "too many unbound tokens; try again later",
             );
         }
         let serial = p.serial.as_str();

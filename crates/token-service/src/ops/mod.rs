@@ -11,12 +11,12 @@
 //! | [`init`] | `POST /v1/provision/init` | none |
 //! | [`finish`] | `POST /v1/provision/finish` | none |
 //! | [`status`] | `GET /v1/tokens/{serial}/status` | none |
-//! | [`bind`] | `POST /v1/bank/bind` | API key |
-//! | [`verify`] | `POST /v1/bank/verify` | API key |
-//! | [`change`] | `POST /v1/bank/change` | API key |
-//! | [`deactivate`] | `POST /v1/bank/deactivate` | API key |
-//! | [`resync`] | `POST /v1/admin/resync` | API key |
-//! | [`unlock`] | `POST /v1/admin/unlock` | API key |
+//! | [`bind`] | `POST /v1/bank/bind` | back-end key |
+//! | [`verify`] | `POST /v1/bank/verify` | back-end key |
+//! | [`change`] | `POST /v1/bank/change` | back-end key |
+//! | [`deactivate`] | `POST /v1/bank/deactivate` | back-end key |
+//! | [`resync`] | `POST /v1/admin/resync` (admin listener) | operations key |
+//! | [`unlock`] | `POST /v1/admin/unlock` (admin listener) | operations key |
 //!
 //! Adding an operation: a new module here, a route in
 //! [`crate::http::router`], and, if it needs new tables, a migration in

@@ -17,8 +17,9 @@ use super::check::generator;
 use super::{Done, Redacted, V};
 use crate::db::rows::{cas_record, effective_state, event, token_by_serial};
 use crate::db::{refuse, Ctx, Fault, Operation};
-use crate::http::{ApiState, BackendAuth, RequestTime, Stk1Json};
+use crate::http::{ApiState, OpsAuth, RequestTime, Stk1Json};
 use crate::refusal::Refusal;
+use crate::scope::{Scope, Scoped};
 
 /// Resynchronises token `serial` from two consecutive codes.
 pub struct Resync {
@@ -93,7 +94,7 @@ pub struct ResyncResponse {
 /// The handler.
 pub async fn handle(
     State(st): State<Arc<ApiState>>,
-    _: BackendAuth,
+    _: OpsAuth,
     RequestTime(now): RequestTime,
     Stk1Json(r): Stk1Json<ResyncRequest>,
 ) -> Result<Json<ResyncResponse>, Refusal> {
@@ -102,7 +103,7 @@ pub async fn handle(
         otp1: r.otp1,
         otp2: r.otp2,
     };
-    let drift_steps = st.db.run(op, now).await?;
+    let drift_steps = st.db.run(Scoped::new(Scope::Operations, op), now).await?;
     Ok(Json(ResyncResponse {
         v: V,
         result: Done::Ok,

@@ -13,8 +13,9 @@ use softtoken_core::Serial;
 use super::verify::OkResponse;
 use crate::db::rows::{cas_record, event, token_by_serial};
 use crate::db::{refuse, Ctx, Fault, Operation};
-use crate::http::{ApiState, BackendAuth, RequestTime, Stk1Json};
+use crate::http::{ApiState, OpsAuth, RequestTime, Stk1Json};
 use crate::refusal::Refusal;
+use crate::scope::{Scope, Scoped};
 
 /// Unlocks token `serial`.
 #[derive(Debug)]
@@ -46,10 +47,15 @@ impl Operation for Unlock {
 /// The handler.
 pub async fn handle(
     State(st): State<Arc<ApiState>>,
-    _: BackendAuth,
+    _: OpsAuth,
     RequestTime(now): RequestTime,
     Stk1Json(r): Stk1Json<UnlockRequest>,
 ) -> Result<Json<OkResponse>, Refusal> {
-    st.db.run(Unlock { serial: r.serial }, now).await?;
+    st.db
+        .run(
+            Scoped::new(Scope::Operations, Unlock { serial: r.serial }),
+            now,
+        )
+        .await?;
     Ok(Json(OkResponse::new()))
 }

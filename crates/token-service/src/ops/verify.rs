@@ -17,6 +17,7 @@ use crate::db::rows::event;
 use crate::db::{Ctx, Fault, Operation};
 use crate::http::{ApiState, BackendAuth, RequestTime, Stk1Json};
 use crate::refusal::Refusal;
+use crate::scope::{Scope, Scoped};
 
 /// Verifies `otp` for the customer's active token.
 pub struct Verify {
@@ -103,6 +104,6 @@ pub async fn handle(
         otp: r.otp,
         purpose: r.purpose,
     };
-    st.db.run(op, now).await?;
+    st.db.run(Scoped::new(Scope::Backend, op), now).await?;
     Ok(Json(OkResponse::new()))
 }

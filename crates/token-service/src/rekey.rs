@@ -1,0 +1,359 @@
+//! Re-sealing every secret of the database under a new KEK.
+//!
+//! [`rekey`] walks the sealed columns (`tokens.sealed_secret`,
+//! `sessions.sealed_key`, `sessions.sealed_confirm`) in batches: each batch
+//! is one `BEGIN IMMEDIATE` transaction that opens up to `batch` blobs not
+//! yet sealed under the new KEK (with the new or the old KEK; blobs of the
+//! first format without key id included), seals them under the new KEK and
+//! writes them back with a compare-and-set on the old blob. Progress is the
+//! database itself: a batch that committed stays done, so an interrupted
+//! run is resumed by running it again. The old KEK is needed until the run
+//! reports completion; a server running meanwhile must hold both
+//! (`serve --kek-file NEW --old-kek-file OLD`).
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use crate::db::rows::{session_aad, token_aad};
+use crate::db::schema::current_version;
+use crate::seal::Sealer;
+
+/// Why a re-keying run stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RekeyError {
+    /// The database could not be opened.
+    #[error("token-service database {path}: {source}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: rusqlite::Error,
+    },
+    /// The database has another schema version than this program.
+    #[error("token-service database schema version {found}, this program needs {supported}: start the server once first")]
+    Schema {
+        /// Found version.
+        found: i64,
+        /// Supported version.
+        supported: i64,
+    },
+    /// A read or write failed (the current batch is rolled back).
+    #[error("storage: {0}")]
+    Storage(#[from] rusqlite::Error),
+    /// A blob opens with neither KEK (nothing of it is shown).
+    #[error("{row}: the sealed value opens with neither the old nor the new key-encryption key")]
+    Unopenable {
+        /// The row (table and key; no secret).
+        row: String,
+    },
+    /// Rows sealed under another key keep appearing: a server is running
+    /// without the new KEK.
+    #[error("rows under another key keep appearing after {batches} batches: is a server running with only the old key-encryption key? Restart it with --kek-file NEW --old-kek-file OLD")]
+    Unfinished {
+        /// Batches done.
+        batches: u64,
+    },
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RekeyReport {
+    /// Blobs re-sealed.
+    pub resealed: u64,
+    /// Committed batches.
+    pub batches: u64,
+}
+
+/// A sealed column and how its associated data is named.
+#[derive(Debug, Clone, Copy)]
+enum Column {
+    TokenSecret,
+    SessionKey,
+    SessionConfirm,
+}
+
+impl Column {
+    const ALL: [Column; 3] = [
+        Column::TokenSecret,
+        Column::SessionKey,
+        Column::SessionConfirm,
+    ];
+
+    fn table_key_col(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Column::TokenSecret => ("tokens", "serial", "sealed_secret"),
+            Column::SessionKey => ("sessions", "session_id", "sealed_key"),
+            Column::SessionConfirm => ("sessions", "session_id", "sealed_confirm"),
+        }
+    }
+
+    /// The associated data of the row with primary key `key`, or `None`
+    /// for a malformed key.
+    fn aad(self, key: &rusqlite::types::Value) -> Option<Vec<u8>> {
+        use rusqlite::types::Value;
+        match (self, key) {
+            (Column::TokenSecret, Value::Text(s)) => Some(token_aad(s)),
+            (Column::SessionKey | Column::SessionConfirm, Value::Blob(b)) => {
+                let id: [u8; 16] = b.as_slice().try_into().ok()?;
+                let mut aad = session_aad(&id);
+                if matches!(self, Column::SessionKey) {
+                    aad.extend_from_slice(b":key");
+                }
+                Some(aad)
+            }
+            _ => None,
+        }
+    }
+
+    fn row_name(self, rowid: i64) -> String {
+        let (t, _, c) = self.table_key_col();
+        format!("{t}.{c} of row {rowid}")
+    }
+}
+
+/// Opens the token-service database for re-keying (it must have this
+/// program's schema version).
+pub fn open(path: &Path) -> Result<Connection, RekeyError> {
+    let err = |source| RekeyError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .map_err(err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(err)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(err)?;
+    let found: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(err)?;
+    if found != current_version() {
+        return Err(RekeyError::Schema {
+            found,
+            supported: current_version(),
+        });
+    }
+    Ok(conn)
+}
+
+/// Re-seals at most `batch` blobs of one column in one transaction;
+/// returns how many.
+fn step_column(
+    conn: &mut Connection,
+    sealer: &Sealer,
+    col: Column,
+    batch: usize,
+) -> Result<u64, RekeyError> {
+    let (table, key, column) = col.table_key_col();
+    let prefix = sealer.key_id().blob_prefix();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let rows: Vec<(i64, rusqlite::types::Value, Vec<u8>)> = {
+        let mut q = tx.prepare(&format!(
+            "SELECT rowid, {key}, {column} FROM {table}
+             WHERE {column} IS NOT NULL AND substr({column}, 1, ?1) <> ?2
+             ORDER BY rowid LIMIT ?3"
+        ))?;
+        let limit = i64::try_from(batch).unwrap_or(i64::MAX);
+        let plen = i64::try_from(prefix.len()).unwrap_or(i64::MAX);
+        let it = q.query_map(params![plen, prefix, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        it.collect::<Result<_, _>>()?
+    };
+    let mut done = 0u64;
+    for (rowid, k, blob) in &rows {
+        let aad = col.aad(k).ok_or_else(|| RekeyError::Unopenable {
+            row: col.row_name(*rowid),
+        })?;
+        let plain = sealer
+            .open(blob, &aad)
+            .map_err(|_| RekeyError::Unopenable {
+                row: col.row_name(*rowid),
+            })?;
+        let fresh = sealer.seal(&plain, &aad);
+        done += tx
+            .prepare_cached(&format!(
+                "UPDATE {table} SET {column} = ?1 WHERE rowid = ?2 AND {column} = ?3"
+            ))?
+            .execute(params![fresh, rowid, blob])? as u64;
+    }
+    tx.commit()?;
+    Ok(done)
+}
+
+/// One batch over the columns in order: re-seals up to `batch` blobs of
+/// the first column that still has some. Returns how many (0 = finished).
+pub fn step(conn: &mut Connection, sealer: &Sealer, batch: usize) -> Result<u64, RekeyError> {
+    for col in Column::ALL {
+        let n = step_column(conn, sealer, col, batch.max(1))?;
+        if n > 0 {
+            return Ok(n);
+        }
+    }
+    Ok(0)
+}
+
+/// Blobs not yet sealed under `sealer`'s current KEK.
+pub fn remaining(conn: &Connection, sealer: &Sealer) -> Result<u64, RekeyError> {
+    let prefix = sealer.key_id().blob_prefix();
+    let plen = i64::try_from(prefix.len()).unwrap_or(i64::MAX);
+    let mut total = 0u64;
+    for col in Column::ALL {
+        let (table, _, column) = col.table_key_col();
+        let n: Option<i64> = conn
+            .query_row(
+                &format!("SELECT count(*) FROM {table} WHERE {column} IS NOT NULL AND substr({column}, 1, ?1) <> ?2"),
+                params![plen, prefix],
+                |r| r.get(0),
+            )
+            .optional()?;
+        total += u64::try_from(n.unwrap_or(0)).unwrap_or(0);
+    }
+    Ok(total)
+}
+
+/// Re-seals every blob under `sealer`'s current KEK (opening with it or
+/// the old one it holds), `batch` rows per transaction, calling
+/// `progress(report)` after each committed batch. Bounded: it stops with
+/// [`RekeyError::Unfinished`] if more batches than twice the initial
+/// backlog (plus a margin) were needed.
+pub fn rekey(
+    conn: &mut Connection,
+    sealer: &Sealer,
+    batch: usize,
+    mut progress: impl FnMut(RekeyReport),
+) -> Result<RekeyReport, RekeyError> {
+    let batch = batch.max(1);
+    let backlog = remaining(conn, sealer)?;
+    let limit = 2 * (backlog / batch as u64 + 1) + 8;
+    let mut report = RekeyReport::default();
+    while report.batches < limit {
+        let n = step(conn, sealer, batch)?;
+        if n == 0 {
+            return Ok(report);
+        }
+        report.resealed += n;
+        report.batches += 1;
+        progress(report);
+    }
+    Err(RekeyError::Unfinished {
+        batches: report.batches,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::db::{Db, DbConfig};
+
+    const OLD: [u8; 32] = [1; 32];
+    const NEW: [u8; 32] = [2; 32];
+
+    fn secret(i: u8) -> Vec<u8> {
+        vec![i; 20]
+    }
+
+    /// A database with 5 tokens and 2 sessions sealed under OLD.
+    fn fixture(dir: &Path) -> PathBuf {
+        let path = dir.join("t.sqlite");
+        drop(Db::open(DbConfig::new(path.clone()), Arc::new(Sealer::new(&OLD))).unwrap());
+        // The writer thread closes the file when the handle is dropped.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let c = Connection::open(&path).unwrap();
+        let old = Sealer::new(&OLD);
+        for i in 0..5u8 {
+            let serial = format!("SERIAL{i}");
+            c.execute(
+                "INSERT INTO tokens(serial, state, sealed_secret, issued_at, bind_by) VALUES (?1, 'issued', ?2, 0, 0)",
+                params![serial, old.seal(&secret(i), &token_aad(&serial))],
+            )
+            .unwrap();
+        }
+        for i in 0..2u8 {
+            let id = [i; 16];
+            let aad = session_aad(&id);
+            let mut key_aad = aad.clone();
+            key_aad.extend_from_slice(b":key");
+            c.execute(
+                "INSERT INTO sessions(session_id, serial, sealed_key, sealed_confirm, expires_at) VALUES (?1, ?2, ?3, ?4, 0)",
+                params![&id[..], format!("S{i}"), old.seal(&secret(10 + i), &key_aad), old.seal(&secret(20 + i), &aad)],
+            )
+            .unwrap();
+        }
+        path
+    }
+
+    fn all_open_with(c: &Connection, s: &Sealer) -> bool {
+        let mut q = c
+            .prepare("SELECT serial, sealed_secret FROM tokens")
+            .unwrap();
+        let tokens: Vec<(String, Vec<u8>)> = q
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        tokens.iter().enumerate().all(|(i, (serial, blob))| {
+            s.open(blob, &token_aad(serial)).map(|p| p.to_vec()).ok() == Some(secret(i as u8))
+        })
+    }
+
+    #[test]
+    fn resumable_batches_then_only_the_new_key_is_needed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = fixture(dir.path());
+        let mut c = open(&path).unwrap();
+        let both = Sealer::new(&NEW).also_opening(&OLD);
+        assert_eq!(remaining(&c, &both).unwrap(), 9);
+        assert!(!all_open_with(&c, &Sealer::new(&NEW)));
+
+        // One batch, then an "interruption": the rest is still readable
+        // with both keys, and a new run finishes the job.
+        assert_eq!(step(&mut c, &both, 2).unwrap(), 2);
+        assert_eq!(remaining(&c, &both).unwrap(), 7);
+        assert!(all_open_with(&c, &both));
+        drop(c);
+        let mut c = open(&path).unwrap();
+        let mut seen = Vec::new();
+        let report = rekey(&mut c, &both, 2, |r| seen.push(r)).unwrap();
+        assert_eq!(report.resealed, 7);
+        assert_eq!(seen.len() as u64, report.batches);
+        assert_eq!(remaining(&c, &both).unwrap(), 0);
+        // The new KEK alone opens every token and session blob now.
+        let new = Sealer::new(&NEW);
+        assert!(all_open_with(&c, &new));
+        let (k, conf): (Vec<u8>, Vec<u8>) = c
+            .query_row(
+                "SELECT sealed_key, sealed_confirm FROM sessions WHERE session_id = ?1",
+                [&[1u8; 16][..]],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        let aad = session_aad(&[1; 16]);
+        assert_eq!(new.open(&conf, &aad).unwrap().to_vec(), secret(21));
+        let mut key_aad = aad.clone();
+        key_aad.extend_from_slice(b":key");
+        assert_eq!(new.open(&k, &key_aad).unwrap().to_vec(), secret(11));
+        // Running again does nothing.
+        assert_eq!(
+            rekey(&mut c, &both, 2, |_| {}).unwrap(),
+            RekeyReport::default()
+        );
+    }
+
+    #[test]
+    fn a_blob_neither_key_opens_stops_the_run_without_showing_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = fixture(dir.path());
+        let mut c = open(&path).unwrap();
+        let wrong = Sealer::new(&NEW).also_opening(&[9; 32]);
+        let err = rekey(&mut c, &wrong, 10, |_| {}).unwrap_err();
+        assert!(matches!(err, RekeyError::Unopenable { .. }), "{err}");
+        assert!(err.to_string().contains("tokens.sealed_secret"));
+        // Nothing was changed by the failed batch.
+        assert_eq!(remaining(&c, &wrong).unwrap(), 9);
+    }
+}
