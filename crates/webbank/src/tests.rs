@@ -999,10 +999,12 @@ async fn approved_transfer_executes_the_stored_transaction_once() {
         "f-txn_code",
         "txn-offline-submit",
         "txn-status",
+        "txn-app-link",
     ] {
         assert!(page.contains(&format!(r#"id="{id}""#)), "#{id}");
     }
     assert!(page.contains("確認状況を更新"));
+    assert!(page.contains("softtoken://txn?bank=demo-shinkin&amp;serial=K7M3Q9XZ2PD0"));
     assert!(page.contains("アプリが通信できない場合"));
     assert!(page.contains(r#"<script src="/static/txn-auth.js"></script>"#));
     assert_eq!(page.matches("<script").count(), 1, "no inline script");

@@ -92,7 +92,6 @@ async fn txn_choice(state: &WebState, c: &Customer) -> Result<Option<bool>, crat
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 fn settings_body(
     ctx: &PageCtx,
     c: &Customer,

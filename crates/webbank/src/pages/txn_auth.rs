@@ -296,8 +296,29 @@ async fn current(
     Ok(state.db.txn(id, &c.contract_id).await?)
 }
 
+/// The link that opens the app on its pending transactions
+/// (`softtoken://txn?bank=…&serial=…`), for a customer browsing on the phone.
+fn app_link(bank_id: &str, serial: &str) -> String {
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    format!(
+        "softtoken://txn?bank={}&serial={}",
+        enc(bank_id),
+        enc(serial)
+    )
+}
+
 fn auth_body(
     ctx: &PageCtx,
+    app: Option<&str>,
     t: &StoredTxn,
     d: &Draft,
     error: Option<&str>,
@@ -322,6 +343,9 @@ fn auth_body(
                 "アプリに表示されたお取引内容が、以下の内容と同じであることをご確認のうえ「承認」を押してください。内容が異なる場合は「拒否」を押し、当金庫までご連絡ください。",
                 "Check that the transaction the app shows is the same as below, then press “Approve”. If anything differs, press “Reject” and call the bank.",
             )) }
+        }
+        @if let Some(href) = app {
+            p { a #txn-app-link href=(href) { (l.t("アプリを開く（このスマートフォンでご覧の場合）", "Open the app (if you are on this smartphone)")) } }
         }
         (detail_table(l, d))
         p #txn-expires { (l.t("有効期限: ", "Valid until: ")) (display_clock::format(t.expires_at, l)) }
@@ -401,7 +425,11 @@ async fn render(
             Ok(ctx.redirect("/account/done"))
         }
         LocalTxnState::Pending => {
-            let body = auth_body(ctx, &t, &d, error, notice);
+            let link = c
+                .token_serial
+                .as_deref()
+                .map(|serial| app_link(&state.bank.bank_id, serial));
+            let body = auth_body(ctx, link.as_deref(), &t, &d, error, notice);
             Ok(if error.is_some() {
                 ctx.refused(title_of(kind, l), body)
             } else {
@@ -695,6 +723,15 @@ mod tests {
             amount: 1,
         });
         assert!(draft_of(d, Lang::Ja).is_err());
+    }
+
+    #[test]
+    fn the_app_link_names_bank_and_serial() {
+        assert_eq!(
+            app_link("demo-shinkin", "K7M3Q9XZ2PD0"),
+            "softtoken://txn?bank=demo-shinkin&serial=K7M3Q9XZ2PD0"
+        );
+        assert_eq!(app_link("a&b", "X"), "softtoken://txn?bank=a%26b&serial=X");
     }
 
     #[test]
