@@ -8,12 +8,15 @@ use crate::ui::problem::StoreProblem;
 use crate::ui::state::{
     use_language, use_navigation, use_services, use_ticker, use_token_list, Route,
 };
-use crate::ui::widgets::{Button, ClockWarning, CodeDisplay, Countdown, StateLine};
+use crate::ui::widgets::{
+    shows_next, Button, ClockWarning, CodeDisplay, Countdown, NextCodeDisplay, StateLine,
+};
 use dioxus::prelude::*;
 use softtoken_core::{Generator, Serial};
 
 /// A live code for `gen`: recomputed only when the time step changes,
-/// with the countdown derived from the app clock on every tick.
+/// with the countdown derived from the app clock on every tick, and in the
+/// step's last five seconds the next step's code under it.
 #[component]
 pub fn LiveCode(gen: ReadSignal<Generator>) -> Element {
     let ticker = use_ticker();
@@ -23,7 +26,12 @@ pub fn LiveCode(gen: ReadSignal<Generator>) -> Element {
     let step = use_memo(move || params.step_at(ticker.now()).unwrap_or(0));
     let code = use_memo(move || gen.read().at_step(step()));
     let left = params.seconds_left(ticker.now()).unwrap_or(0);
+    // The next code, in the last seconds of a step only: the memos change at
+    // the step's boundaries, so a tick in between adds no edit.
+    let near_end = use_memo(move || shows_next(params.seconds_left(ticker.now()).unwrap_or(0)));
+    let next = use_memo(move || near_end().then(|| gen.read().at_step(step().saturating_add(1))));
     let c = code.read();
+    let n = next.read();
     rsx! {
         div { class: "live-code",
             CodeDisplay {
@@ -32,6 +40,9 @@ pub fn LiveCode(gen: ReadSignal<Generator>) -> Element {
                 step: step(),
             }
             Countdown { left, period: params.period() }
+            if let Some(n) = n.as_ref() {
+                NextCodeDisplay { plain: n.as_str().to_owned(), grouped: n.grouped() }
+            }
         }
     }
 }

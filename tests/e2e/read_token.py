@@ -26,7 +26,8 @@ known_oracle(serials) are the two kinds of `knows`.
    revoked) -- as a person who is unsure between 0 and Q tries both -- or,
    without E2E_BANK_URL, the one candidate two consecutive readings agree
    on. A serial the bank has never issued is therefore never read;
-3. a line of two 3-digit groups is the code. Codes have no check character,
+3. a line of two 3-digit groups is the code (the tallest such line: in a
+   step's last seconds the smaller next code is shown too). Codes have no check character,
    so a reading counts only when two consecutive independent readings of
    the box (different scale and threshold) give the same six digits; one
    misread digit then makes the readings disagree instead of passing.
@@ -323,6 +324,7 @@ def read_window(src, crops=None, knows: Optional[Oracle] = None) -> Reading:
         serial = code = None
         code_readings = 0
         serial_seen = code_seen = False
+        pairs = []
         for words in lines(src, tmp):
             words.sort()
             caps = [w for w in words if re.fullmatch(r"[0-9A-Z\]\[|]+", w[4])]
@@ -341,10 +343,15 @@ def read_window(src, crops=None, knows: Optional[Oracle] = None) -> Reading:
                 serial = read_serial_box(src, (x, y, w, h), tmp, crops, knows)
             for i in range(len(words) - 1):
                 pair = words[i:i + 2]
-                if code is None and all(re.fullmatch(r"\d{3}", w[4]) for w in pair):
-                    code_seen = True
-                    code, code_readings = agreed(src, union(pair, pad=8), CODE_VARIANTS, read_code,
-                                                 lambda c: len(c) == 6, tmp, crops, "code")
+                if all(re.fullmatch(r"\d{3}", w[4]) for w in pair):
+                    pairs.append(pair)
+        # In the last seconds of a step the window also shows the next code,
+        # in smaller type: the code is the tallest pair of 3-digit groups.
+        if pairs:
+            code_seen = True
+            pair = max(pairs, key=lambda p: max(w[3] for w in p))
+            code, code_readings = agreed(src, union(pair, pad=8), CODE_VARIANTS, read_code,
+                                         lambda c: len(c) == 6, tmp, crops, "code")
         if not serial or not code:
             raise Unreadable(
                 f"serial={serial or ('disputed' if serial_seen else 'not found')} "

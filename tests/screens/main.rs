@@ -12,6 +12,7 @@ mod harness;
 mod accessibility;
 mod details;
 mod interrupted_pairing;
+mod next_code;
 mod pairing;
 mod store_problems;
 mod store_thread;

@@ -6,7 +6,7 @@ pub mod loading;
 pub mod status;
 
 pub use button::Button;
-pub use code::{digits_label, CodeDisplay};
+pub use code::{digits_label, shows_next, CodeDisplay, NextCodeDisplay, NEXT_CODE_SECONDS};
 pub use countdown::{Countdown, COUNTDOWN_CSS};
 pub use loading::Loading;
 pub use status::{ClockWarning, StateLine};
