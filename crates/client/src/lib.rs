@@ -53,6 +53,10 @@ use softtoken_core::stk1::messages::{
     StatusResponse,
 };
 use softtoken_core::stk1::Stk1Error;
+use softtoken_core::txn::wire::{
+    decode as txn_decode, DecisionRequest, DecisionResponse, PollRequest, PollResponse, TxnState,
+};
+use softtoken_core::txn::{TxnId, TxnKey, NONCE_LEN};
 use softtoken_core::Serial;
 
 /// Largest response body the client reads, in bytes.
@@ -97,6 +101,11 @@ pub enum ClientError {
     /// The answer is not an STK1 body (wrong content, too large, bad JSON).
     #[error("unexpected answer from the bank: {0}")]
     BadResponse(String),
+    /// The bank's token service does not offer the STK1-TXN extension
+    /// (404 on a transaction endpoint without an STK1-TXN error code):
+    /// the app offers no transaction confirmation for that bank.
+    #[error("this bank does not offer transaction confirmation")]
+    TxnNotSupported,
 }
 
 impl ClientError {
@@ -318,6 +327,97 @@ impl BankClient {
         Ok(hs.finish(&resp)?)
     }
 
+    /// `POST /v1/tokens/{serial}/transactions/pending` (STK1-TXN): the
+    /// pending, unexpired transactions of the token, oldest first.
+    ///
+    /// `t` is the app's clock (Unix seconds, the app's clock offset
+    /// applied) and `nonce` 16 fresh random bytes; the request's MAC is
+    /// made here with `key`. The answer is only *parsed*
+    /// ([`PollResponse::decode`]: version, strict encoding, at most 10
+    /// transactions); every transaction must still pass
+    /// [`WireTransaction::verify`](softtoken_core::txn::wire::WireTransaction::verify)
+    /// before anything of it is shown.
+    ///
+    /// Errors: [`ClientError::TxnNotSupported`] for a 404 that carries no
+    /// STK1-TXN code (a server without the extension); 401 `unauthorized`
+    /// (bad MAC, clock outside ±120 s, reused nonce, token not active) and
+    /// 429 `rate_limited` as [`ClientError::Refused`].
+    pub async fn poll_pending(
+        &self,
+        serial: &Serial,
+        key: &TxnKey,
+        t: u64,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<PollResponse, ClientError> {
+        let req = PollRequest::new(key, serial, t, nonce);
+        let url = self.url(&format!(
+            "v1/tokens/{}/transactions/pending",
+            serial.as_str()
+        ))?;
+        let body = self.post_txn(url, &req).await?;
+        PollResponse::decode(&body).map_err(|e| ClientError::BadResponse(e.to_string()))
+    }
+
+    /// `POST /v1/tokens/{serial}/transactions/{txn_id}/decision`
+    /// (STK1-TXN): sends the customer's decision, made with
+    /// [`DecisionRequest::new`] over the transaction as shown. Idempotent at
+    /// the server for the same decision. The answer must name `txn_id` and
+    /// the state the decision leads to, else [`ClientError::BadResponse`].
+    ///
+    /// Errors as [`ClientError::Refused`]: `unknown_txn` (404),
+    /// `txn_expired`, `txn_decided` (the other decision was taken),
+    /// `confirm_failed` (bad MAC), `rate_limited` (429);
+    /// [`ClientError::TxnNotSupported`] for a 404 without an STK1-TXN code.
+    pub async fn decide(
+        &self,
+        serial: &Serial,
+        txn_id: &TxnId,
+        req: &DecisionRequest,
+    ) -> Result<DecisionResponse, ClientError> {
+        let url = self.url(&format!(
+            "v1/tokens/{}/transactions/{}/decision",
+            serial.as_str(),
+            txn_id.to_base32()
+        ))?;
+        let body = self.post_txn(url, req).await?;
+        let resp: DecisionResponse =
+            txn_decode(&body).map_err(|e| ClientError::BadResponse(e.to_string()))?;
+        if resp.txn_id != *txn_id {
+            return Err(ClientError::BadResponse(
+                "the answer names another transaction".into(),
+            ));
+        }
+        if resp.state != TxnState::after(req.decision) {
+            return Err(ClientError::BadResponse(format!(
+                "the answer's state `{}` does not follow the decision",
+                resp.state.as_str()
+            )));
+        }
+        Ok(resp)
+    }
+
+    /// Posts to an STK1-TXN endpoint; the 2xx body, or the error mapped
+    /// (404 without an STK1-TXN code → [`ClientError::TxnNotSupported`]).
+    async fn post_txn<B: Serialize>(&self, url: Url, body: &B) -> Result<Vec<u8>, ClientError> {
+        let resp = self
+            .http
+            .post(url)
+            .json(body)
+            .send()
+            .await
+            .map_err(network_error)?;
+        let status = resp.status();
+        let bytes = read_body(resp).await?;
+        if status.is_success() {
+            return Ok(bytes);
+        }
+        let err = error_from(status.as_u16(), &bytes);
+        if status == reqwest::StatusCode::NOT_FOUND && !is_txn_code(err.code()) {
+            return Err(ClientError::TxnNotSupported);
+        }
+        Err(err)
+    }
+
     async fn post<B: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,
@@ -362,18 +462,35 @@ async fn read_answer<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, 
     if status.is_success() {
         return decode::<T>(&body).map_err(|e| ClientError::BadResponse(e.to_string()));
     }
-    match serde_json::from_slice::<ErrorBody>(&body) {
-        Ok(err) => Err(ClientError::Refused {
-            status: status.as_u16(),
+    Err(error_from(status.as_u16(), &body))
+}
+
+/// A non-2xx answer as an error: [`ClientError::Refused`] for an STK1
+/// error body, else [`ClientError::BadResponse`].
+fn error_from(status: u16, body: &[u8]) -> ClientError {
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(err) => ClientError::Refused {
+            status,
             code: err.error,
             message: clean_message(&err.message),
             fail_count: err.fail_count,
-        }),
-        Err(_) => Err(ClientError::BadResponse(format!(
-            "HTTP {} without an STK1 error body",
-            status.as_u16()
-        ))),
+        },
+        Err(_) => ClientError::BadResponse(format!("HTTP {status} without an STK1 error body")),
     }
+}
+
+/// Codes only a server with the STK1-TXN extension sends.
+fn is_txn_code(code: Option<ErrorCode>) -> bool {
+    matches!(
+        code,
+        Some(
+            ErrorCode::UnknownTxn
+                | ErrorCode::TxnExpired
+                | ErrorCode::TxnDecided
+                | ErrorCode::TxnNotApproved
+                | ErrorCode::TxnConsumed
+        )
+    )
 }
 
 #[cfg(test)]
