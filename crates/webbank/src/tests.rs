@@ -1063,6 +1063,24 @@ async fn the_receipt_equals_the_stored_transaction() {
     assert_eq!(m.lock().unwrap().created.len(), 1);
 }
 
+/// Consumed at the token service but not executed here (a crash between
+/// `consume` and the receipt, or a racing request): the next check
+/// executes the stored transaction, once.
+#[tokio::test(flavor = "multi_thread")]
+async fn consumed_but_not_executed_is_executed_once() {
+    let (backend, m) = mock_txn_backend().await;
+    let mut web = Web::start_with(&backend, false, TxnAuth::Required).await;
+    web.login().await;
+    web.confirm_transfer().await;
+    m.lock().unwrap().set_state("consumed");
+    let (status, _, loc) = web.check(&[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(loc.as_deref(), Some("/account/done"));
+    let (_, _, loc) = web.check(&[]).await;
+    assert_eq!(loc.as_deref(), Some("/account/txn"));
+    assert_eq!(web.receipts(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn rejected_or_expired_runs_nothing() {
     for (state, label, result) in [

@@ -416,6 +416,7 @@ pub async fn done(
             html! {
                 tr { th { (l.t("収納機関番号", "Biller number")) } td { (p.biller) } }
                 tr { th { (l.t("お客様番号", "Customer number")) } td { (p.customer_number) } }
+                tr { th { (l.t("確認番号", "Confirmation number")) } td { (p.confirm_number) } }
             },
             p.amount,
         ),

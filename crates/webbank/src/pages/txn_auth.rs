@@ -505,9 +505,12 @@ async fn resolve(state: &WebState, ctx: &mut PageCtx, c: &Customer, t: &StoredTx
                 .await
             {
                 Ok(_) => execute(state, ctx, c, t, EventKind::TxnApproved).await,
-                // Another request consumed it first and executes it (or did).
+                // Consumed by a racing request of this web banking (or
+                // before a crash between `consume` and the receipt): the
+                // authorisation happened; the local compare-and-set
+                // executes it once.
                 Err(e) if e.code() == Some(ErrorCode::TxnConsumed) => {
-                    render(state, ctx, c, None, Some(processing(l))).await
+                    execute(state, ctx, c, t, EventKind::TxnApproved).await
                 }
                 Err(e) => closed_or_error(state, ctx, c, t, &e).await,
             },
@@ -526,9 +529,10 @@ async fn resolve(state: &WebState, ctx: &mut PageCtx, c: &Customer, t: &StoredTx
             }
             TxnState::Rejected => close(state, ctx, c, t, LocalTxnState::Rejected).await,
             TxnState::Expired => close(state, ctx, c, t, LocalTxnState::Expired).await,
-            // Consumed but not executed here yet: a racing request is
-            // executing it.
-            TxnState::Consumed => render(state, ctx, c, None, Some(processing(l))).await,
+            // Consumed (only this web banking consumes, after an approval
+            // or a right offline code) but not executed here yet: a racing
+            // request, or a crash after `consume`. Executed once here.
+            TxnState::Consumed => execute(state, ctx, c, t, EventKind::TxnApproved).await,
         },
         Err(e) => closed_or_error(state, ctx, c, t, &e).await,
     }
