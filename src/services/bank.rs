@@ -3,6 +3,8 @@ use crate::services::directory::{BankEntry, PinnedKey};
 use softtoken_core::stk1::client::Paired;
 use softtoken_core::stk1::messages::{FinishRequest, FinishResponse, TokenState};
 use softtoken_core::stk1::ErrorCode;
+use softtoken_core::txn::wire::{DecisionRequest, DecisionResponse, PollResponse};
+use softtoken_core::txn::{TxnId, TxnKey, NONCE_LEN};
 use softtoken_core::Serial;
 use std::future::Future;
 use std::pin::Pin;
@@ -31,6 +33,10 @@ pub enum ClientError {
     /// The answer broke the protocol (bad JSON, params, version).
     #[error("protocol: {0}")]
     Protocol(String),
+    /// The bank's token service has no STK1-TXN extension (404 on a
+    /// transaction endpoint): no transaction confirmation for that bank.
+    #[error("the bank does not offer transaction confirmation")]
+    TxnNotSupported,
 }
 
 /// What the token service says about a token.
@@ -66,4 +72,34 @@ pub trait BankClient: Send + Sync {
         url: &'a str,
         serial: &'a Serial,
     ) -> BoxFuture<'a, Result<BankStatus, ClientError>>;
+    /// `POST /v1/tokens/{serial}/transactions/pending` (STK1-TXN), `t`
+    /// the app's clock with its offset applied, `nonce` fresh random bytes.
+    /// The answer is parsed, not trusted: each transaction must pass
+    /// `WireTransaction::verify` before it is shown. The default (a bank
+    /// client without the extension) answers
+    /// [`ClientError::TxnNotSupported`].
+    fn poll_pending<'a>(
+        &'a self,
+        url: &'a str,
+        serial: &'a Serial,
+        key: &'a TxnKey,
+        t: u64,
+        nonce: [u8; NONCE_LEN],
+    ) -> BoxFuture<'a, Result<PollResponse, ClientError>> {
+        let _ = (url, serial, key, t, nonce);
+        Box::pin(async { Err(ClientError::TxnNotSupported) })
+    }
+    /// `POST /v1/tokens/{serial}/transactions/{txn_id}/decision`
+    /// (STK1-TXN). The answer names `txn_id` and the state the decision
+    /// leads to. Default: [`ClientError::TxnNotSupported`].
+    fn decide<'a>(
+        &'a self,
+        url: &'a str,
+        serial: &'a Serial,
+        txn_id: &'a TxnId,
+        request: &'a DecisionRequest,
+    ) -> BoxFuture<'a, Result<DecisionResponse, ClientError>> {
+        let _ = (url, serial, txn_id, request);
+        Box::pin(async { Err(ClientError::TxnNotSupported) })
+    }
 }

@@ -5,6 +5,8 @@ use softtoken_client as client;
 use softtoken_core::stk1::client::Paired;
 use softtoken_core::stk1::messages::{Device, FinishRequest, FinishResponse, Platform};
 use softtoken_core::stk1::Stk1Error;
+use softtoken_core::txn::wire::{DecisionRequest, DecisionResponse, PollResponse};
+use softtoken_core::txn::{TxnId, TxnKey, NONCE_LEN};
 use softtoken_core::Serial;
 
 /// Talks to the banks' token services over HTTP(S).
@@ -44,6 +46,7 @@ pub fn map_error(e: client::ClientError) -> ClientError {
             ClientError::Network(e.to_string())
         }
         client::ClientError::Refused { code, .. } => ClientError::Refused { code },
+        client::ClientError::TxnNotSupported => ClientError::TxnNotSupported,
         client::ClientError::Protocol(Stk1Error::ConfirmFailed)
         | client::ClientError::Protocol(Stk1Error::NonContributory) => ClientError::NotTheBank,
         other => ClientError::Protocol(other.to_string()),
@@ -96,6 +99,37 @@ impl BankClient for HttpBankClient {
             })
         })
     }
+
+    fn poll_pending<'a>(
+        &'a self,
+        url: &'a str,
+        serial: &'a Serial,
+        key: &'a TxnKey,
+        t: u64,
+        nonce: [u8; NONCE_LEN],
+    ) -> BoxFuture<'a, Result<PollResponse, ClientError>> {
+        Box::pin(async move {
+            connect(url)?
+                .poll_pending(serial, key, t, nonce)
+                .await
+                .map_err(map_error)
+        })
+    }
+
+    fn decide<'a>(
+        &'a self,
+        url: &'a str,
+        serial: &'a Serial,
+        txn_id: &'a TxnId,
+        request: &'a DecisionRequest,
+    ) -> BoxFuture<'a, Result<DecisionResponse, ClientError>> {
+        Box::pin(async move {
+            connect(url)?
+                .decide(serial, txn_id, request)
+                .await
+                .map_err(map_error)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -126,5 +160,9 @@ mod tests {
             map_error(client::ClientError::BadResponse("x".into())),
             ClientError::Protocol(_)
         ));
+        assert_eq!(
+            map_error(client::ClientError::TxnNotSupported),
+            ClientError::TxnNotSupported
+        );
     }
 }

@@ -5,10 +5,17 @@
 //! (which the package's dev-dependency on itself turns on for its
 //! integration tests); a release build has none of them, so it cannot keep
 //! a secret in memory-only storage by accident.
+use crate::services::bank::{BankClient, BankStatus, BoxFuture, ClientError};
 use crate::services::clipboard::Clipboard;
 use crate::services::clock::Clock;
+use crate::services::directory::{BankEntry, PinnedKey};
 use crate::services::store::{PendingAdd, StoreError, TokenMeta, TokenStore};
-use softtoken_core::stk1::messages::FinishRequest;
+use softtoken_core::stk1::client::Paired;
+use softtoken_core::stk1::messages::{FinishRequest, FinishResponse, TokenState};
+use softtoken_core::txn::wire::{
+    DecisionRequest, DecisionResponse, PollResponse, TxnState, WireTransaction,
+};
+use softtoken_core::txn::{TxnId, TxnKey, NONCE_LEN};
 use softtoken_core::{Secret, Serial};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -196,6 +203,126 @@ impl TokenStore for MemoryStore {
             }
         }
         Ok(())
+    }
+}
+
+/// A scripted token service with the STK1-TXN extension: it answers polls
+/// with the transactions it was given (already signed, e.g. with
+/// `WireTransaction::sign`) at its own clock, and records every decision
+/// request as sent. Pairing calls fail as a network error; status says
+/// `active` at the bank's clock.
+#[derive(Default)]
+pub struct TxnBank {
+    /// The bank's clock (`server_time` of poll answers).
+    pub clock: FixedClock,
+    /// What the next polls answer, oldest first.
+    pub pending: Mutex<Vec<WireTransaction>>,
+    /// When set, every poll fails with this error.
+    pub poll_fails_with: Mutex<Option<ClientError>>,
+    /// Polls received: `(serial, t)`.
+    pub polls: Mutex<Vec<(Serial, u64)>>,
+    /// Decision requests received, as sent.
+    pub decisions: Mutex<Vec<(TxnId, DecisionRequest)>>,
+    /// Calls in flight now, and the most ever at once.
+    in_flight: Mutex<(usize, usize)>,
+}
+
+impl TxnBank {
+    /// A bank whose clock stands at `unix`.
+    pub fn at(unix: u64) -> TxnBank {
+        TxnBank {
+            clock: FixedClock::at(unix),
+            ..TxnBank::default()
+        }
+    }
+
+    /// The most calls that were in flight at once.
+    pub fn max_in_flight(&self) -> usize {
+        lock(&self.in_flight).1
+    }
+
+    fn enter(&self) {
+        let mut f = lock(&self.in_flight);
+        f.0 += 1;
+        f.1 = f.1.max(f.0);
+    }
+
+    fn leave(&self) {
+        let mut f = lock(&self.in_flight);
+        f.0 = f.0.saturating_sub(1);
+    }
+}
+
+impl BankClient for TxnBank {
+    fn init<'a>(
+        &'a self,
+        _bank: &'a BankEntry,
+        _key: &'a PinnedKey,
+    ) -> BoxFuture<'a, Result<Paired, ClientError>> {
+        Box::pin(async { Err(ClientError::Network("not scripted".into())) })
+    }
+
+    fn finish<'a>(
+        &'a self,
+        _url: &'a str,
+        _request: &'a FinishRequest,
+    ) -> BoxFuture<'a, Result<FinishResponse, ClientError>> {
+        Box::pin(async { Err(ClientError::Network("not scripted".into())) })
+    }
+
+    fn status<'a>(
+        &'a self,
+        _url: &'a str,
+        _serial: &'a Serial,
+    ) -> BoxFuture<'a, Result<BankStatus, ClientError>> {
+        Box::pin(async move {
+            Ok(BankStatus {
+                state: TokenState::Active,
+                server_time: Some(self.clock.now_unix()),
+            })
+        })
+    }
+
+    fn poll_pending<'a>(
+        &'a self,
+        _url: &'a str,
+        serial: &'a Serial,
+        _key: &'a TxnKey,
+        t: u64,
+        _nonce: [u8; NONCE_LEN],
+    ) -> BoxFuture<'a, Result<PollResponse, ClientError>> {
+        Box::pin(async move {
+            self.enter();
+            lock(&self.polls).push((serial.clone(), t));
+            tokio::task::yield_now().await;
+            self.leave();
+            if let Some(e) = lock(&self.poll_fails_with).clone() {
+                return Err(e);
+            }
+            Ok(PollResponse {
+                v: 1,
+                server_time: self.clock.now_unix(),
+                transactions: lock(&self.pending).clone(),
+            })
+        })
+    }
+
+    fn decide<'a>(
+        &'a self,
+        _url: &'a str,
+        _serial: &'a Serial,
+        txn_id: &'a TxnId,
+        request: &'a DecisionRequest,
+    ) -> BoxFuture<'a, Result<DecisionResponse, ClientError>> {
+        Box::pin(async move {
+            lock(&self.decisions).push((*txn_id, request.clone()));
+            lock(&self.pending).retain(|w| w.txn_id != *txn_id);
+            Ok(DecisionResponse {
+                v: 1,
+                txn_id: *txn_id,
+                state: TxnState::after(request.decision),
+            })
+        })
     }
 }
 
