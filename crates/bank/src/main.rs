@@ -139,6 +139,10 @@ enum Cmd {
         /// 取引認証 of web banking's 振込 and 収納サービスへの支払.
         #[arg(long, value_enum, default_value_t = TxnAuthArg::Required)]
         txn_auth: TxnAuthArg,
+        /// Seconds a new 取引認証 transaction stays pending (STK1-TXN
+        /// allows 60 to 900).
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(60..=900))]
+        txn_lifetime: u64,
         /// Seconds a request body may take once its head has arrived.
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
         body_timeout: u64,
@@ -270,6 +274,7 @@ fn run(cli: Cli) -> Result<(), RunError> {
             group_commit,
             header_timeout,
             txn_auth,
+            txn_lifetime,
             body_timeout,
             min_body_rate,
             max_connections,
@@ -309,6 +314,7 @@ fn run(cli: Cli) -> Result<(), RunError> {
                 group_commit: group_commit == Switch::On,
                 header_timeout: Duration::from_secs(header_timeout),
                 txn_auth: txn_auth.into(),
+                txn_lifetime,
                 limits: LimitConfig {
                     rate_per_second: provision_rate,
                     burst: provision_burst,
@@ -389,6 +395,25 @@ mod tests {
                 ..
             } => Ok((synchronous, group_commit, header_timeout)),
             _ => unreachable!("parsed serve"),
+        }
+    }
+
+    #[test]
+    fn txn_lifetime_is_300_by_default_and_60_to_900() {
+        let lifetime = |args: &[&str]| {
+            let mut argv = vec!["softtoken-bank", "serve", "--data", "/tmp/x"];
+            argv.extend_from_slice(args);
+            match Cli::try_parse_from(argv)?.cmd {
+                Cmd::Serve { txn_lifetime, .. } => Ok(txn_lifetime),
+                _ => unreachable!("parsed serve"),
+            }
+        };
+        assert_eq!(lifetime(&[]).unwrap(), 300);
+        assert_eq!(lifetime(&["--txn-lifetime", "60"]).unwrap(), 60);
+        assert_eq!(lifetime(&["--txn-lifetime", "900"]).unwrap(), 900);
+        for bad in ["59", "901", "0", "x"] {
+            let r: Result<u64, clap::Error> = lifetime(&["--txn-lifetime", bad]);
+            assert!(r.is_err(), "{bad}");
         }
     }
 

@@ -55,6 +55,8 @@ pub struct ServeOptions {
     pub synchronous: Synchronous,
     /// 取引認証 mode of web banking.
     pub txn_auth: web::TxnAuth,
+    /// Lifetime of a new STK1-TXN transaction, seconds (60..=900).
+    pub txn_lifetime: u64,
     /// Group commit on/off.
     pub group_commit: bool,
     /// Time a client has to send a complete request head; then the
@@ -159,6 +161,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     let mut cfg = DbConfig::new(opts.data.join(DB_FILE));
     cfg.synchronous = opts.synchronous;
     cfg.group_commit = opts.group_commit;
+    cfg.txn_lifetime = opts.txn_lifetime;
     cfg.max_pending_sessions = opts.max_pending_sessions;
     cfg.max_unbound_tokens = opts.max_unbound_tokens;
     let db = Db::open(cfg, Arc::new(sealer))?;

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use softtoken_core::stk1::messages::{ErrorBody, ErrorCode};
 use softtoken_core::stk1::Stk1Error;
+use softtoken_core::txn::wire::TxnState;
 
 /// A refusal, rendered as an STK1 error body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +19,8 @@ pub struct Refusal {
     pub message: String,
     /// Consecutive failures (`invalid_otp`, `old_otp_invalid`).
     pub fail_count: Option<u32>,
+    /// The transaction's state (`txn_not_approved`), written as `"state"`.
+    pub txn_state: Option<TxnState>,
 }
 
 impl Refusal {
@@ -27,6 +30,7 @@ impl Refusal {
             code,
             message: message.into(),
             fail_count: None,
+            txn_state: None,
         }
     }
 
@@ -49,6 +53,12 @@ impl Refusal {
         self
     }
 
+    /// Adds the transaction's state (`txn_not_approved`).
+    pub fn with_txn_state(mut self, state: TxnState) -> Refusal {
+        self.txn_state = Some(state);
+        self
+    }
+
     /// HTTP status of this code (documented in docs/server.md).
     pub fn status(&self) -> StatusCode {
         match self.code {
@@ -57,10 +67,16 @@ impl Refusal {
             | ErrorCode::UnknownKeyId
             | ErrorCode::ConfirmFailed => StatusCode::BAD_REQUEST,
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
-            ErrorCode::SessionExpired => StatusCode::GONE,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::NotFound | ErrorCode::NoToken => StatusCode::NOT_FOUND,
-            ErrorCode::CustomerHasToken | ErrorCode::Replay => StatusCode::CONFLICT,
+            ErrorCode::NotFound | ErrorCode::NoToken | ErrorCode::UnknownTxn => {
+                StatusCode::NOT_FOUND
+            }
+            ErrorCode::CustomerHasToken
+            | ErrorCode::Replay
+            | ErrorCode::TxnDecided
+            | ErrorCode::TxnNotApproved
+            | ErrorCode::TxnConsumed => StatusCode::CONFLICT,
+            ErrorCode::SessionExpired | ErrorCode::TxnExpired => StatusCode::GONE,
             ErrorCode::Locked => StatusCode::LOCKED,
             ErrorCode::SerialOrOtpInvalid
             | ErrorCode::InvalidOtp
@@ -87,8 +103,26 @@ impl From<Stk1Error> for Refusal {
     }
 }
 
+/// An error body with the transaction's `state` (`txn_not_approved`).
+#[derive(serde::Serialize)]
+struct BodyWithState {
+    #[serde(flatten)]
+    body: ErrorBody,
+    state: TxnState,
+}
+
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        (self.status(), axum::Json(self.body())).into_response()
+        match self.txn_state {
+            Some(state) => (
+                self.status(),
+                axum::Json(BodyWithState {
+                    body: self.body(),
+                    state,
+                }),
+            )
+                .into_response(),
+            None => (self.status(), axum::Json(self.body())).into_response(),
+        }
     }
 }

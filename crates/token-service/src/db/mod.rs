@@ -36,6 +36,7 @@ use crate::seal::Sealer;
 
 pub(crate) mod rows;
 pub mod schema;
+pub(crate) mod txn;
 
 /// SQLite `synchronous` setting of the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +74,9 @@ pub struct DbConfig {
     pub bind_ttl: u64,
     /// Most unfinished pairing sessions at a time (then `rate_limited`).
     pub max_pending_sessions: u64,
+    /// Lifetime of a new STK1-TXN transaction, seconds (60..=900; the
+    /// core refuses anything else at creation).
+    pub txn_lifetime: u64,
     /// Most issued-but-unbound tokens at a time (then `init` answers
     /// `rate_limited`).
     pub max_unbound_tokens: u64,
@@ -81,7 +85,7 @@ pub struct DbConfig {
 impl DbConfig {
     /// Defaults for a database file: FULL, group commit on, batch 512,
     /// default policy, 24 h to bind, 10 000 pending sessions, 100 000
-    /// unbound tokens.
+    /// unbound tokens, transactions of 300 s.
     pub fn new(path: PathBuf) -> DbConfig {
         DbConfig {
             path,
@@ -91,6 +95,7 @@ impl DbConfig {
             policy: Policy::default(),
             bind_ttl: 24 * 3600,
             max_pending_sessions: 10_000,
+            txn_lifetime: softtoken_core::txn::DEFAULT_LIFETIME,
             max_unbound_tokens: 100_000,
         }
     }

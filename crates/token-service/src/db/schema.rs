@@ -14,6 +14,10 @@
 //!
 //! [`V_SCOPE`]: `events.scope`, the scope of the caller's key
 //! (`backend`, `operations`; NULL for calls without a key).
+//!
+//! STK1-TXN step (`V_TXN`): `txns` (transactions and their state),
+//! `txn_nonces` (poll nonces per token, 300 s), `txn_mac_failures` (the
+//! bad-MAC window per token) and `tokens.last_offline_step`.
 
 use std::path::Path;
 
@@ -22,7 +26,7 @@ use rusqlite::Connection;
 use super::{DbConfig, DbError};
 
 /// Schema steps: entry `i` takes `user_version` from `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V_SCOPE];
+pub const MIGRATIONS: &[&str] = &[V1, V_SCOPE, V_TXN];
 
 /// The schema version this server writes.
 pub fn current_version() -> i64 {
@@ -69,6 +73,36 @@ CREATE TABLE IF NOT EXISTS events(
 
 /// The caller's scope in the audit log.
 pub const V_SCOPE: &str = "ALTER TABLE events ADD COLUMN scope TEXT;";
+
+/// STK1-TXN (`super::txn`): transactions, poll nonces, the bad-MAC
+/// window per token and the token's last accepted offline step.
+const V_TXN: &str = "
+ALTER TABLE tokens ADD COLUMN last_offline_step INTEGER;
+CREATE TABLE IF NOT EXISTS txns(
+  txn_id BLOB PRIMARY KEY CHECK (length(txn_id) = 16),
+  serial TEXT NOT NULL,
+  customer_id TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('transfer','payment')),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  fields TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending','approved','rejected','expired','consumed')),
+  decided_at INTEGER,
+  consumed_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS txns_pending ON txns(serial, created_at) WHERE state = 'pending';
+CREATE TABLE IF NOT EXISTS txn_nonces(
+  serial TEXT NOT NULL,
+  nonce BLOB NOT NULL,
+  seen_at INTEGER NOT NULL,
+  PRIMARY KEY (serial, nonce)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS txn_mac_failures(
+  serial TEXT PRIMARY KEY,
+  window_start INTEGER NOT NULL,
+  bad_macs INTEGER NOT NULL
+) WITHOUT ROWID;
+";
 
 /// Creates the SQLite file `path` with mode 0600 if absent and tightens an
 /// existing one and its `-wal`/`-shm` files to 0600. SQLite gives the WAL
