@@ -237,6 +237,7 @@ fn main() {
             Config::new()
                 .with_window(window)
                 .with_menu(None)
+                .with_custom_index(platform::webview::index_html())
                 .with_custom_head(platform::webview::head_html())
                 .with_navigation_handler(platform::webview::allow_navigation)
                 .with_disable_context_menu(platform::webview::CONTEXT_MENU_DISABLED)
@@ -246,6 +247,7 @@ fn main() {
     #[cfg(all(feature = "mobile", not(feature = "desktop")))]
     let builder = builder.with_cfg(
         dioxus::mobile::Config::new()
+            .with_custom_index(platform::webview::index_html())
             .with_custom_head(platform::webview::head_html())
             .with_navigation_handler(platform::webview::allow_navigation)
             .with_disable_context_menu(platform::webview::CONTEXT_MENU_DISABLED)

@@ -89,6 +89,20 @@ pub fn head_html() -> String {
     )
 }
 
+/// The page the app passes to `Config::with_custom_index`: Dioxus's own
+/// index without its `maximum-scale=1.0, user-scalable=no` viewport, so the
+/// person may pinch-zoom; the viewport still follows the device width.
+/// Dioxus inserts [`head_html`] before `</head>` and its loader before
+/// `</body>`, which this page therefore has.
+pub fn index_html() -> String {
+    concat!(
+        "<!DOCTYPE html><html><head><title>softtoken</title>",
+        r#"<meta name="viewport" content="width=device-width, initial-scale=1.0">"#,
+        r#"</head><body><div id="main"></div></body></html>"#,
+    )
+    .to_owned()
+}
+
 /// Navigation handler for `Config::with_navigation_handler`.
 ///
 /// Dioxus 0.7.10 consults it only for URLs that are neither the app's own
@@ -111,6 +125,17 @@ mod tests {
         csp.split("; ")
             .find_map(|d| d.strip_prefix(&format!("{name} ")).map(str::to_owned))
             .unwrap_or_else(|| panic!("directive {name} missing from {csp}"))
+    }
+
+    #[test]
+    fn index_allows_zoom_and_has_the_parts_dioxus_fills_in() {
+        let index = index_html();
+        assert!(!index.contains("user-scalable"), "{index}");
+        assert!(!index.contains("maximum-scale"), "{index}");
+        assert!(index.contains(r#"content="width=device-width, initial-scale=1.0""#));
+        assert!(index.contains(r#"<div id="main">"#));
+        assert!(index.find("</head>") < index.find("</body>"));
+        assert_eq!(index.matches("name=\"viewport\"").count(), 1);
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod details;
 mod interrupted_pairing;
 mod next_code;
 mod pairing;
+mod readability;
 mod store_problems;
 mod store_thread;
 mod token;

@@ -56,6 +56,6 @@ pub fn Countdown(left: u64, period: u64) -> Element {
 /// Style rules of the countdown that keep its ticks cheap (appended to the
 /// app's stylesheet): containment of the box, a fixed width for the
 /// seconds, and no CSS rotation of the ring (the path starts at the top).
-pub const COUNTDOWN_CSS: &str = ".countdown { contain: layout paint style; height: 48px; }\n\
+pub const COUNTDOWN_CSS: &str = ".countdown { contain: layout paint style; height: 3rem; }\n\
 .countdown .seconds { display: inline-block; min-width: 7em; }\n\
 .ring-fg { transform: none; }\n";
