@@ -119,6 +119,14 @@ pub enum Msg {
     NoBanks,
     Dismiss,
     Loading,
+    OfflineOpen,
+    OfflineTitle,
+    OfflineHelp,
+    OfflineQuestion,
+    OfflineShow,
+    OfflineInvalid,
+    OfflineCode,
+    OfflineFailed,
 }
 
 /// The text of `msg` in `lang`.
@@ -274,6 +282,23 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         NoBanks => ("登録できる金融機関がありません", "No bank available"),
         Dismiss => ("閉じる", "Dismiss"),
         Loading => ("読み込み中…", "Loading…"),
+        OfflineOpen => ("取引認証番号（オフライン）", "Transaction code (offline)"),
+        OfflineTitle => ("取引認証番号", "Transaction code"),
+        OfflineHelp => (
+            "アプリが通信できない場合にお使いください。Webバンキングの画面に表示された口座番号（収納サービスの場合は収納機関番号）を入力してください。",
+            "Use this when the app cannot reach the bank. Enter the account number (for a payment, the biller number) shown on the web banking page.",
+        ),
+        OfflineQuestion => ("口座番号または収納機関番号", "Account number or biller number"),
+        OfflineShow => ("取引認証番号を表示", "Show the transaction code"),
+        OfflineInvalid => (
+            "番号は1〜8桁の数字で入力してください。",
+            "Enter a number of 1 to 8 digits.",
+        ),
+        OfflineCode => ("取引認証番号", "Transaction code"),
+        OfflineFailed => (
+            "取引認証番号を表示できませんでした。",
+            "The transaction code could not be shown.",
+        ),
     };
     match lang {
         Lang::Ja => ja,

@@ -3,6 +3,7 @@
 use crate::i18n::{Lang, Msg};
 use crate::ui::details::DetailsScreen;
 use crate::ui::notices::RecoveryNotices;
+use crate::ui::offline::OfflineCodeScreen;
 use crate::ui::pair::PairScreen;
 use crate::ui::problem::StoreProblem;
 use crate::ui::state::{use_services, Language, Navigation, Route, Ticker, TokenList};
@@ -51,6 +52,9 @@ pub fn App() -> Element {
             rsx! { DetailsScreen { key: "{serial.as_str()}", serial } }
         }
         (Some(Ok(_)), Route::Pair { link }) => rsx! { PairScreen { link } },
+        (Some(Ok(_)), Route::OfflineCode(serial)) => {
+            rsx! { OfflineCodeScreen { key: "{serial.as_str()}", serial } }
+        }
     };
     let current = lang.get();
     rsx! {

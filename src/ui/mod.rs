@@ -11,6 +11,7 @@ pub mod app;
 pub mod bank_status;
 pub mod details;
 pub mod notices;
+pub mod offline;
 pub mod pair;
 pub mod problem;
 pub mod state;

@@ -45,6 +45,8 @@ pub enum Route {
     Token(Serial),
     /// One token's details and removal.
     Details(Serial),
+    /// One token's offline 取引認証番号 (STK1-TXN offline code).
+    OfflineCode(Serial),
     /// Adding a token, optionally from a pairing link.
     Pair {
         /// A `softtoken://pair` link to start from.

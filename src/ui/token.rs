@@ -98,6 +98,7 @@ pub fn TokenScreen(serial: Serial) -> Element {
     let diff = status.clock_warning(meta.clock_offset);
     let several = tokens.count() > 1;
     let details_serial = serial.clone();
+    let offline_serial = serial.clone();
     rsx! {
         section { class: "token", aria_labelledby: "bank-name",
             if several {
@@ -128,6 +129,12 @@ pub fn TokenScreen(serial: Serial) -> Element {
                 id: "details",
                 class: "secondary",
                 onclick: move |_| nav.go(Route::Details(details_serial.clone())),
+            }
+            Button {
+                msg: Msg::OfflineOpen,
+                id: "offline-open",
+                class: "secondary",
+                onclick: move |_| nav.go(Route::OfflineCode(offline_serial.clone())),
             }
         }
     }

@@ -18,3 +18,4 @@ mod readability;
 mod store_problems;
 mod store_thread;
 mod token;
+mod transaction;
