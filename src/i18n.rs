@@ -364,45 +364,36 @@ pub fn clock_off(lang: Lang, diff_secs: i64) -> String {
     }
 }
 
+/// `unix` in the zone of `lang`'s dates: JST (UTC+9) for Japanese, UTC
+/// otherwise; `None` beyond chrono's range (about ±262,000 years).
+fn zoned(lang: Lang, unix: u64) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    let zone = match lang {
+        Lang::Ja => chrono::FixedOffset::east_opt(9 * 3600)?,
+        Lang::En => chrono::FixedOffset::east_opt(0)?,
+    };
+    let t = chrono::DateTime::from_timestamp(i64::try_from(unix).ok()?, 0)?;
+    Some(t.with_timezone(&zone))
+}
+
+/// What a date out of chrono's range is shown as.
+const NO_DATE: &str = "—";
+
 /// A date (UTC+9 for Japanese, UTC otherwise) as `2026年11月25日` / `2026-11-25`.
 pub fn date(lang: Lang, unix: u64) -> String {
-    let shift = match lang {
-        Lang::Ja => 9 * 3600,
-        Lang::En => 0,
+    let pattern = match lang {
+        Lang::Ja => "%Y年%m月%d日",
+        Lang::En => "%Y-%m-%d",
     };
-    let (y, m, d) = civil_from_days(((unix + shift) / 86_400) as i64);
-    match lang {
-        Lang::Ja => format!("{y}年{m:02}月{d:02}日"),
-        Lang::En => format!("{y}-{m:02}-{d:02}"),
-    }
+    zoned(lang, unix).map_or_else(|| NO_DATE.to_owned(), |t| t.format(pattern).to_string())
 }
 
 /// Date and time as `2026年11月25日 10時35分` / `2026-11-25 01:35 UTC`.
 pub fn date_time(lang: Lang, unix: u64) -> String {
-    let shift = match lang {
-        Lang::Ja => 9 * 3600,
-        Lang::En => 0,
+    let pattern = match lang {
+        Lang::Ja => "%Y年%m月%d日 %H時%M分",
+        Lang::En => "%Y-%m-%d %H:%M UTC",
     };
-    let t = unix + shift;
-    let (h, mi) = ((t % 86_400) / 3600, (t % 3600) / 60);
-    match lang {
-        Lang::Ja => format!("{} {h:02}時{mi:02}分", date(lang, unix)),
-        Lang::En => format!("{} {h:02}:{mi:02} UTC", date(lang, unix)),
-    }
-}
-
-/// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    zoned(lang, unix).map_or_else(|| NO_DATE.to_owned(), |t| t.format(pattern).to_string())
 }
 
 #[cfg(test)]
@@ -421,6 +412,19 @@ mod tests {
         assert_eq!(date(Lang::En, 1_700_000_000), "2023-11-14");
         assert_eq!(date(Lang::Ja, 1_700_000_000), "2023年11月15日");
         assert_eq!(date_time(Lang::En, 1_700_000_000), "2023-11-14 22:13 UTC");
+        assert_eq!(
+            date_time(Lang::Ja, 1_700_000_000),
+            "2023年11月15日 07時13分"
+        );
+        // A leap day, the JST date line and the epoch.
+        assert_eq!(date(Lang::En, 1_709_164_800), "2024-02-29");
+        assert_eq!(date(Lang::Ja, 1_709_164_800 - 9 * 3600), "2024年02月29日");
+        assert_eq!(
+            date(Lang::Ja, 1_709_164_800 - 9 * 3600 - 1),
+            "2024年02月28日"
+        );
+        assert_eq!(date_time(Lang::En, 0), "1970-01-01 00:00 UTC");
+        assert_eq!(date(Lang::En, u64::MAX), NO_DATE);
     }
 
     #[test]
