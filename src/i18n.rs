@@ -127,6 +127,22 @@ pub enum Msg {
     OfflineInvalid,
     OfflineCode,
     OfflineFailed,
+    TxnCheck,
+    TxnTitle,
+    TxnAmount,
+    TxnApprove,
+    TxnReject,
+    TxnRejectAsk,
+    TxnRejectConfirm,
+    TxnApproved,
+    TxnRejected,
+    TxnReturnToWeb,
+    TxnSendFailed,
+    TxnNone,
+    TxnNotSupported,
+    TxnPollFailed,
+    TxnInvalid,
+    TxnExpired,
 }
 
 /// The text of `msg` in `lang`.
@@ -298,6 +314,43 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         OfflineFailed => (
             "取引認証番号を表示できませんでした。",
             "The transaction code could not be shown.",
+        ),
+        TxnCheck => ("取引を確認", "Check transactions"),
+        TxnTitle => ("取引認証", "Transaction confirmation"),
+        TxnAmount => ("金額", "Amount"),
+        TxnApprove => ("承認", "Approve"),
+        TxnReject => ("拒否", "Reject"),
+        TxnRejectAsk => (
+            "この取引を拒否しますか？拒否した取引は実行されません。",
+            "Reject this transaction? A rejected transaction is not carried out.",
+        ),
+        TxnRejectConfirm => ("拒否する", "Reject it"),
+        TxnApproved => ("取引を承認しました。", "You approved the transaction."),
+        TxnRejected => ("取引を拒否しました。", "You rejected the transaction."),
+        TxnReturnToWeb => (
+            "Webバンキングの画面に戻ってください",
+            "Please return to the web banking page",
+        ),
+        TxnSendFailed => (
+            "結果を送信できませんでした。Webバンキングの画面で状況をご確認ください。",
+            "The decision could not be sent. Please check the status on the web banking page.",
+        ),
+        TxnNone => ("確認待ちの取引はありません", "No transaction is waiting"),
+        TxnNotSupported => (
+            "この金融機関はアプリでの取引認証に対応していません",
+            "This bank does not offer transaction confirmation in the app",
+        ),
+        TxnPollFailed => (
+            "取引を確認できませんでした。通信状況をご確認ください。",
+            "Could not check for transactions. Please check the connection.",
+        ),
+        TxnInvalid => (
+            "金融機関から受け取った取引を確認できませんでした。承認しないでください。",
+            "The transaction received could not be verified as the bank's. Do not approve it.",
+        ),
+        TxnExpired => (
+            "この取引は有効期限が切れました。",
+            "This transaction has expired.",
         ),
     };
     match lang {

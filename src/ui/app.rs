@@ -9,6 +9,7 @@ use crate::ui::problem::StoreProblem;
 use crate::ui::state::{use_services, Language, Navigation, Route, Ticker, TokenList};
 use crate::ui::token::TokenScreen;
 use crate::ui::tokens::TokensScreen;
+use crate::ui::transaction::TransactionScreen;
 use crate::ui::widgets::{Loading, COUNTDOWN_CSS};
 use dioxus::prelude::*;
 
@@ -52,6 +53,9 @@ pub fn App() -> Element {
             rsx! { DetailsScreen { key: "{serial.as_str()}", serial } }
         }
         (Some(Ok(_)), Route::Pair { link }) => rsx! { PairScreen { link } },
+        (Some(Ok(_)), Route::Transaction(serial)) => {
+            rsx! { TransactionScreen { key: "{serial.as_str()}", serial } }
+        }
         (Some(Ok(_)), Route::OfflineCode(serial)) => {
             rsx! { OfflineCodeScreen { key: "{serial.as_str()}", serial } }
         }

@@ -17,6 +17,7 @@ pub mod problem;
 pub mod state;
 pub mod token;
 pub mod tokens;
+pub mod transaction;
 pub mod widgets;
 
 pub use app::{App, StartOptions};

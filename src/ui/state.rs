@@ -47,6 +47,8 @@ pub enum Route {
     Details(Serial),
     /// One token's offline 取引認証番号 (STK1-TXN offline code).
     OfflineCode(Serial),
+    /// One token's pending transactions (STK1-TXN 取引認証).
+    Transaction(Serial),
     /// Adding a token, optionally from a pairing link.
     Pair {
         /// A `softtoken://pair` link to start from.

@@ -99,6 +99,7 @@ pub fn TokenScreen(serial: Serial) -> Element {
     let several = tokens.count() > 1;
     let details_serial = serial.clone();
     let offline_serial = serial.clone();
+    let txn_serial = serial.clone();
     rsx! {
         section { class: "token", aria_labelledby: "bank-name",
             if several {
@@ -129,6 +130,12 @@ pub fn TokenScreen(serial: Serial) -> Element {
                 id: "details",
                 class: "secondary",
                 onclick: move |_| nav.go(Route::Details(details_serial.clone())),
+            }
+            Button {
+                msg: Msg::TxnCheck,
+                id: "txn-open",
+                class: "secondary",
+                onclick: move |_| nav.go(Route::Transaction(txn_serial.clone())),
             }
             Button {
                 msg: Msg::OfflineOpen,

@@ -135,6 +135,15 @@ pub fn http_date_unix(value: &str) -> Option<u64> {
     t.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs())
 }
 
+/// 16 fresh random bytes from the operating system, for the `nonce` of
+/// [`BankClient::poll_pending`] (never reuse one: the bank refuses a nonce
+/// it saw in the last 300 s).
+pub fn fresh_nonce() -> [u8; NONCE_LEN] {
+    let mut nonce = [0u8; NONCE_LEN];
+    rand_core::RngCore::fill_bytes(&mut OsRng, &mut nonce);
+    nonce
+}
+
 /// Options of a [`BankClient`].
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -559,6 +568,11 @@ mod tests {
         ] {
             assert_eq!(http_date_unix(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn nonces_differ() {
+        assert_ne!(fresh_nonce(), fresh_nonce());
     }
 
     #[test]
