@@ -241,6 +241,30 @@ test('取引認証: approve → executed once; reject, expiry → nothing; offli
     assert.equal(await historyCount('取引認証（取引認証番号で認証・実行）'), 1);
   });
 
+  await t.test('収納サービスへの支払 approved in the app: the stored payment runs', async () => {
+    await tick();
+    await click('nav-payment');
+    assert.equal(await byId('f-otp').count(), 0);
+    await page.fill('#f-biller', '12345');
+    await page.fill('#f-customer_number', 'ABC123');
+    await page.fill('#f-confirm_number', '9876');
+    await page.fill('#f-amount', '5400');
+    await click('payment-submit');
+    await page.waitForURL(/\/account\/payment\/confirm$/);
+    assert.equal(await text('txn-biller_number'), '12345');
+    await click('confirm-submit');
+    await page.waitForURL(/\/account\/txn$/);
+    const tx = await appSees();
+    assert.equal(tx.kind, 'payment');
+    assert.deepEqual(tx.fields, [['biller_number', '12345'], ['customer_number', 'ABC123'],
+      ['confirmation_number', '9876'], ['amount', '5400']]);
+    assert.equal((await decide(profile.url, token.serial, keys.kTxn, tx, 'approve', now)).status, 200);
+    await page.waitForURL(/\/account\/done$/, { timeout: 20_000 });
+    assert.match(await text('result-message'), /お支払いを受け付けました/);
+    assert.match(await text('transaction'), /12345[\s\S]*ABC123[\s\S]*9876/);
+    assert.equal(await text('amount'), '5,400円');
+  });
+
   await t.test('without JavaScript: 「確認状況を更新」 runs the approved transfer', async () => {
     await context.close();
     await newContext(false);
@@ -254,6 +278,6 @@ test('取引認証: approve → executed once; reject, expiry → nothing; offli
     await click('txn-check-submit');
     await page.waitForURL(/\/account\/done$/);
     assert.equal(await text('amount'), '700円');
-    assert.equal(await historyCount('取引認証（アプリで承認・実行）'), 2);
+    assert.equal(await historyCount('取引認証（アプリで承認・実行）'), 3);
   });
 });
