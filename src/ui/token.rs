@@ -5,6 +5,7 @@ use crate::services::store::blocking;
 use crate::services::{StoreError, TokenMeta};
 use crate::ui::bank_status::use_bank_status;
 use crate::ui::problem::StoreProblem;
+use crate::ui::transaction::use_txn_watch;
 use crate::ui::state::{
     use_language, use_navigation, use_services, use_ticker, use_token_list, Route,
 };
@@ -82,6 +83,7 @@ pub fn TokenScreen(serial: Serial) -> Element {
         }
     });
     let status = use_bank_status(meta.clone());
+    use_txn_watch(serial.clone(), meta.as_ref().map(|m| m.url.clone()));
     let Some(meta) = meta else {
         return rsx! {
             StoreProblem { error: StoreError::NotFound { serial } }

@@ -129,7 +129,8 @@ async fn txn_app(
         None,
     );
     h.settle().await;
-    h.click("txn-open").await;
+    // The token screen's watch opens the transaction screen by itself.
+    assert!(h.html().contains(r#"id="txn-title""#), "{}", h.html());
     (h, bank)
 }
 
@@ -164,7 +165,8 @@ async fn a_pending_transfer_is_shown_as_the_bank_signed_it_and_approved() {
         "{html}"
     );
     assert!(html.contains("あと 288 秒"), "{html}");
-    assert_eq!(bank.polls.lock().unwrap().len(), 1);
+    // One poll by the token screen's watch, one by the transaction screen.
+    assert_eq!(bank.polls.lock().unwrap().len(), 2);
     assert_eq!(
         bank.polls.lock().unwrap()[0].1,
         1_699_999_912,
@@ -254,6 +256,9 @@ async fn a_bank_without_the_extension_offers_no_confirmation() {
         None,
     );
     h.settle().await;
+    // The watch stops after the 404 and stays on the token screen.
+    assert!(h.html().contains(r#"id="txn-open""#), "{}", h.html());
+    assert_eq!(bank.polls.lock().unwrap().len(), 1);
     h.click("txn-open").await;
     let html = h.html();
     assert!(html.contains(r#"id="txn-unsupported""#), "{html}");

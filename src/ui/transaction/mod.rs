@@ -17,7 +17,7 @@
 use crate::i18n::Msg;
 use crate::services::bank::ClientError;
 use crate::services::store::blocking;
-use crate::services::StoreError;
+use crate::services::{Services, StoreError};
 use crate::ui::state::{
     use_language, use_navigation, use_services, use_ticker, use_token_list, Route,
 };
@@ -67,6 +67,64 @@ async fn txn_key(
     .await
 }
 
+/// One poll of `serial`'s pending transactions, the first one verified.
+async fn poll_once(services: &Services, url: &str, serial: &Serial) -> Polled {
+    let key = match txn_key(&services.store, serial).await {
+        Ok(k) => k,
+        Err(_) => return Polled::Failed,
+    };
+    let nonce = softtoken_client::fresh_nonce();
+    let t = services.clock.now_unix();
+    match services
+        .bank
+        .poll_pending(url, serial, &key, t, nonce)
+        .await
+    {
+        Ok(r) => match r.transactions.first() {
+            None => Polled::Nothing,
+            Some(w) => match w.verify(&key, serial, r.server_time) {
+                Ok(tx) => Polled::Shown {
+                    tx,
+                    server_time: r.server_time,
+                    app_time: services.clock.now_unix(),
+                },
+                Err(_) => Polled::Invalid,
+            },
+        },
+        Err(ClientError::TxnNotSupported) => Polled::NotSupported,
+        Err(_) => Polled::Failed,
+    }
+}
+
+/// Watches `serial`'s pending transactions while the calling screen (the
+/// token screen) is shown: a poll when it opens, then every 5 s for 3
+/// minutes, one request at a time; a pending transaction (or one that
+/// failed verification, to warn) opens the transaction screen. Stops for a
+/// bank without the extension. `url` is the token's bank.
+pub fn use_txn_watch(serial: Serial, url: Option<String>) {
+    let services = use_services();
+    let nav = use_navigation();
+    let _watch = use_future(move || {
+        let serial = serial.clone();
+        let services = services.clone();
+        let url = url.clone();
+        async move {
+            let Some(url) = url else { return };
+            for _ in 0..=(POLL_FOR_SECS / POLL_EVERY_SECS) {
+                match poll_once(&services, &url, &serial).await {
+                    Polled::Shown { .. } | Polled::Invalid => {
+                        nav.go(Route::Transaction(serial.clone()));
+                        return;
+                    }
+                    Polled::NotSupported => return,
+                    Polled::Nothing | Polled::Failed => {}
+                }
+                tokio::time::sleep(Duration::from_secs(POLL_EVERY_SECS)).await;
+            }
+        }
+    });
+}
+
 /// The transaction screen for `serial`.
 #[component]
 pub fn TransactionScreen(serial: Serial) -> Element {
@@ -94,32 +152,7 @@ pub fn TransactionScreen(serial: Serial) -> Element {
                     if decided.peek().is_some() {
                         return;
                     }
-                    let outcome = match txn_key(&services.store, &serial).await {
-                        Err(_) => Polled::Failed,
-                        Ok(key) => {
-                            let nonce = softtoken_client::fresh_nonce();
-                            let t = services.clock.now_unix();
-                            match services
-                                .bank
-                                .poll_pending(&url, &serial, &key, t, nonce)
-                                .await
-                            {
-                                Ok(r) => match r.transactions.first() {
-                                    None => Polled::Nothing,
-                                    Some(w) => match w.verify(&key, &serial, r.server_time) {
-                                        Ok(tx) => Polled::Shown {
-                                            tx,
-                                            server_time: r.server_time,
-                                            app_time: services.clock.now_unix(),
-                                        },
-                                        Err(_) => Polled::Invalid,
-                                    },
-                                },
-                                Err(ClientError::TxnNotSupported) => Polled::NotSupported,
-                                Err(_) => Polled::Failed,
-                            }
-                        }
-                    };
+                    let outcome = poll_once(&services, &url, &serial).await;
                     let stop = matches!(outcome, Polled::NotSupported);
                     // Keep a shown transaction while the customer decides.
                     let keep = matches!(*polled.peek(), Some(Polled::Shown { .. }))
