@@ -12,22 +12,33 @@
 //! compare-and-set, audit event). Any answer other than 200 is counted as
 //! an error and reported.
 //!
+//! `--mode txn` measures STK1-TXN 取引認証 instead: each worker runs
+//! complete confirmations on its tokens, one after the other — `POST
+//! /v1/bank/transactions` (create), the app's poll with its MAC and a fresh
+//! nonce, the app's approval (MAC over the transaction as received, after
+//! checking its `bank_mac`) and `POST /v1/bank/transactions/consume`; a
+//! confirmation counts only if all four answered 200 and the poll showed the
+//! transaction. Latencies are per request. `X-Test-Time` is the real clock.
+//!
 //! Output: one Markdown table row per concurrency.
 //!
 //! ```text
 //! loadgen --url http://127.0.0.1:8700 --data DIR [--tokens 256]
 //!         [--concurrency 1,16,64,128] [--seconds 5] [--label TEXT]
+//!         [--mode verify|txn]
 //! ```
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rand_core::OsRng;
+use rand_core::{OsRng, RngCore};
 use serde_json::{json, Value};
 use softtoken_core::stk1::client::ClientHandshake;
 use softtoken_core::stk1::messages::{Device, InitResponse, Platform};
-use softtoken_core::{Generator, Params};
+use softtoken_core::txn::wire::{DecisionRequest, PollRequest, PollResponse};
+use softtoken_core::txn::{derive_txn_keys, Decision, TxnKey};
+use softtoken_core::{Generator, Params, Serial};
 use softtoken_token_service::keys::DataDir;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -39,6 +50,7 @@ struct Args {
     concurrency: Vec<usize>,
     seconds: u64,
     label: String,
+    txn: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -49,6 +61,7 @@ fn parse_args() -> Result<Args, String> {
         concurrency: vec![1, 16, 64, 128],
         seconds: 5,
         label: String::new(),
+        txn: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -59,6 +72,13 @@ fn parse_args() -> Result<Args, String> {
             "--tokens" => a.tokens = val()?.parse().map_err(|_| "--tokens")?,
             "--seconds" => a.seconds = val()?.parse().map_err(|_| "--seconds")?,
             "--label" => a.label = val()?,
+            "--mode" => {
+                a.txn = match val()?.as_str() {
+                    "verify" => false,
+                    "txn" => true,
+                    _ => return Err("--mode is verify or txn".into()),
+                }
+            }
             "--concurrency" => {
                 a.concurrency = val()?
                     .split(',')
@@ -78,6 +98,8 @@ fn parse_args() -> Result<Args, String> {
 struct Tok {
     customer: String,
     gen: Generator,
+    serial: Serial,
+    k_txn: TxnKey,
     /// Next Unix time to use (advances 30 s per verification).
     next_time: u64,
 }
@@ -128,9 +150,12 @@ async fn setup(a: &Args, http: &reqwest::Client, base: u64) -> Result<Vec<Tok>, 
         if !r.status().is_success() {
             return Err(format!("bind: {}", r.status()));
         }
+        let (k_txn, _) = derive_txn_keys(&paired.secret, &paired.serial);
         out.push(Tok {
             customer,
             gen,
+            serial: paired.serial.clone(),
+            k_txn,
             next_time: base + 30,
         });
     }
@@ -163,13 +188,28 @@ impl Conn {
     async fn verify(&mut self, customer: &str, otp: &str, time: u64) -> std::io::Result<u16> {
         let body =
             format!(r#"{{"v":1,"customer_id":"{customer}","otp":"{otp}","purpose":"transfer"}}"#);
+        let (status, _) = self.post("/v1/bank/verify", &body, true, time).await?;
+        Ok(status)
+    }
+
+    /// Sends a POST (with the API key if `auth`) and returns the HTTP
+    /// status and the body.
+    async fn post(
+        &mut self,
+        path: &str,
+        body: &str,
+        auth: bool,
+        time: u64,
+    ) -> std::io::Result<(u16, Vec<u8>)> {
         self.buf.clear();
         use std::io::Write;
+        write!(self.buf, "POST {path} HTTP/1.1\r\nHost: {}\r\n", self.host)?;
+        if auth {
+            write!(self.buf, "Authorization: {}\r\n", self.auth)?;
+        }
         write!(
             self.buf,
-            "POST /v1/bank/verify HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nContent-Type: application/json\r\nX-Test-Time: {time}\r\nContent-Length: {}\r\n\r\n{body}",
-            self.host,
-            self.auth,
+            "Content-Type: application/json\r\nX-Test-Time: {time}\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         )?;
         self.reader.get_mut().write_all(&self.buf).await?;
@@ -200,8 +240,102 @@ impl Conn {
         }
         let mut body = vec![0u8; len];
         self.reader.read_exact(&mut body).await?;
-        Ok(status)
+        Ok((status, body))
     }
+}
+
+/// The fields of every benchmark transfer.
+const FIELDS: &str = r#"[["payee_bank","かけしん信用金庫"],["payee_branch","本店営業部"],["account_type","普通"],["account_number","1234567"],["payee_name","ヤマダ タロウ"],["amount","12000"]]"#;
+
+/// Why a confirmation did not complete.
+#[derive(Debug)]
+enum Step {
+    /// The connection failed: the worker stops.
+    Io(std::io::Error),
+    /// An answer other than the expected one.
+    Refused(&'static str),
+}
+
+impl From<std::io::Error> for Step {
+    fn from(e: std::io::Error) -> Step {
+        Step::Io(e)
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// One complete confirmation (create, poll, approve, consume); pushes the
+/// latency of each request.
+async fn confirmation(conn: &mut Conn, tok: &Tok, lat: &mut Vec<u32>) -> Result<(), Step> {
+    let mut timed = |start: Instant| {
+        lat.push(start.elapsed().as_micros().min(u32::MAX as u128) as u32);
+    };
+    let now = unix_now();
+    let body = format!(
+        r#"{{"v":1,"customer_id":"{}","kind":"transfer","fields":{FIELDS}}}"#,
+        tok.customer
+    );
+    let start = Instant::now();
+    let (st, resp) = conn.post("/v1/bank/transactions", &body, true, now).await?;
+    timed(start);
+    if st != 200 {
+        return Err(Step::Refused("create"));
+    }
+    let created: Value = serde_json::from_slice(&resp).map_err(|_| Step::Refused("create body"))?;
+    let txn_id = created["txn_id"].as_str().unwrap_or_default().to_string();
+
+    let mut nonce = [0u8; 16];
+    OsRng.fill_bytes(&mut nonce);
+    let poll = PollRequest::new(&tok.k_txn, &tok.serial, now, nonce);
+    let body = serde_json::to_string(&poll).map_err(|_| Step::Refused("poll body"))?;
+    let path = format!("/v1/tokens/{}/transactions/pending", tok.serial.as_str());
+    let start = Instant::now();
+    let (st, resp) = conn.post(&path, &body, false, now).await?;
+    timed(start);
+    if st != 200 {
+        return Err(Step::Refused("poll"));
+    }
+    let polled = PollResponse::decode(&resp).map_err(|_| Step::Refused("poll answer"))?;
+    let shown = polled
+        .transactions
+        .iter()
+        .find(|w| w.txn_id.to_base32() == txn_id)
+        .ok_or(Step::Refused("not shown"))?;
+    let tx = shown
+        .verify(&tok.k_txn, &tok.serial, polled.server_time)
+        .map_err(|_| Step::Refused("bank_mac"))?;
+
+    let decision = DecisionRequest::new(&tok.k_txn, &tx, Decision::Approve);
+    let body = serde_json::to_string(&decision).map_err(|_| Step::Refused("decision body"))?;
+    let path = format!(
+        "/v1/tokens/{}/transactions/{txn_id}/decision",
+        tok.serial.as_str()
+    );
+    let start = Instant::now();
+    let (st, _) = conn.post(&path, &body, false, now).await?;
+    timed(start);
+    if st != 200 {
+        return Err(Step::Refused("decision"));
+    }
+
+    let body = format!(
+        r#"{{"v":1,"customer_id":"{}","txn_id":"{txn_id}"}}"#,
+        tok.customer
+    );
+    let start = Instant::now();
+    let (st, _) = conn
+        .post("/v1/bank/transactions/consume", &body, true, now)
+        .await?;
+    timed(start);
+    if st != 200 {
+        return Err(Step::Refused("consume"));
+    }
+    Ok(())
 }
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {
@@ -260,11 +394,17 @@ async fn main() {
         .to_string();
     // Tokens shared out to workers; each worker owns tokens i, i+c, i+2c…
     let mut tokens: Vec<Option<Tok>> = tokens.into_iter().map(Some).collect();
-    println!("| label | concurrency | verifications | errors | verifications/s | p50 ms | p99 ms | p99.9 ms |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    if a.txn {
+        println!("| label | concurrency | confirmations | errors | confirmations/s | requests/s | request p50 ms | p99 ms | p99.9 ms |");
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    } else {
+        println!("| label | concurrency | verifications | errors | verifications/s | p50 ms | p99 ms | p99.9 ms |");
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    }
     for &c in &a.concurrency {
         let deadline = Instant::now() + Duration::from_secs(a.seconds);
         let errors = Arc::new(AtomicU64::new(0));
+        let done = Arc::new(AtomicU64::new(0));
         let mut handles = Vec::new();
         for w in 0..c {
             let mine: Vec<(usize, Tok)> = (w..tokens.len())
@@ -274,6 +414,8 @@ async fn main() {
             let addr = addr.clone();
             let key = api_key.clone();
             let errors = errors.clone();
+            let done = done.clone();
+            let txn = a.txn;
             handles.push(tokio::spawn(async move {
                 let mut lat: Vec<u32> = Vec::with_capacity(100_000);
                 let mut mine = mine;
@@ -286,7 +428,26 @@ async fn main() {
                     }
                 };
                 let mut k = 0usize;
-                while Instant::now() < deadline {
+                while txn && Instant::now() < deadline {
+                    let (_, tok) = &mine[k % mine.len()];
+                    k += 1;
+                    match confirmation(&mut conn, tok, &mut lat).await {
+                        Ok(()) => {
+                            done.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(Step::Refused(what)) => {
+                            if errors.fetch_add(1, Ordering::Relaxed) < 5 {
+                                eprintln!("loadgen: {what} refused");
+                            }
+                        }
+                        Err(Step::Io(e)) => {
+                            eprintln!("loadgen: {e}");
+                            errors.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                    }
+                }
+                while !txn && Instant::now() < deadline {
                     let n = mine.len();
                     let (_, tok) = &mut mine[k % n];
                     k += 1;
@@ -323,6 +484,20 @@ async fn main() {
         }
         let secs = started.elapsed().as_secs_f64();
         all.sort_unstable();
+        if a.txn {
+            let n = done.load(Ordering::Relaxed);
+            println!(
+                "| {} | {c} | {n} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} |",
+                a.label,
+                errors.load(Ordering::Relaxed),
+                n as f64 / secs,
+                all.len() as f64 / secs,
+                percentile(&all, 0.50),
+                percentile(&all, 0.99),
+                percentile(&all, 0.999),
+            );
+            continue;
+        }
         println!(
             "| {} | {c} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} |",
             a.label,
