@@ -23,6 +23,8 @@
 //!   [`http::RequestTime`]);
 //! * [`scope`] — the scopes of the two bearer keys, recorded in the
 //!   audit log;
+//! * [`metrics`] — `/healthz`, `/readyz`, `/metrics` for the operations
+//!   listener;
 //! * [`refusal`] — STK1 error bodies ([`refusal::Refusal`] is the error
 //!   type of every handler).
 //!
@@ -37,6 +39,7 @@ pub mod http;
 pub mod kek;
 pub mod keys;
 pub mod limits;
+pub mod metrics;
 pub mod ops;
 pub mod refusal;
 pub mod rekey;

@@ -47,6 +47,15 @@ impl Refusal {
         )
     }
 
+    /// `unavailable` (HTTP 503): the database cannot be reached now; the
+    /// request is not known to have taken effect. Retry with a fresh code.
+    pub fn unavailable() -> Refusal {
+        Refusal::new(
+            ErrorCode::Unavailable,
+            "the token service cannot reach its database right now; nothing is known to have changed; try again with a new code",
+        )
+    }
+
     /// Adds the failure count.
     pub fn with_fail_count(mut self, n: u32) -> Refusal {
         self.fail_count = Some(n);
@@ -82,6 +91,7 @@ impl Refusal {
             | ErrorCode::InvalidOtp
             | ErrorCode::OldOtpInvalid
             | ErrorCode::ResyncFailed => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

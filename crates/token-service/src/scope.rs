@@ -52,6 +52,17 @@ impl<O> Scoped<O> {
 }
 
 impl<O: Operation> Operation for Scoped<O> {
+    /// On PostgreSQL the inner operation runs as is; its events keep
+    /// `scope` NULL there (the PostgreSQL schema has no scope column yet).
+    fn apply_pg<'a>(
+        self,
+        client: &'a mut deadpool_postgres::Client,
+        ctx: &'a crate::db::pg::PgCtx<'a>,
+        now: u64,
+    ) -> impl std::future::Future<Output = Result<Self::Output, crate::db::pg::PgFault>> + Send + 'a
+    {
+        self.op.apply_pg(client, ctx, now)
+    }
     type Output = O::Output;
 
     fn apply(self, c: &mut Savepoint<'_>, ctx: &Ctx<'_>, now: u64) -> Result<O::Output, Fault> {

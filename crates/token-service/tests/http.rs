@@ -18,7 +18,7 @@ use softtoken_core::stk1::client::ClientHandshake;
 use softtoken_core::stk1::messages::{Device, InitResponse, Platform};
 use softtoken_core::stk1::server::ServerKey;
 use softtoken_core::{Generator, Params};
-use softtoken_token_service::db::{Db, DbConfig};
+use softtoken_token_service::db::{pg, Db, DbConfig};
 use softtoken_token_service::seal::Sealer;
 use softtoken_token_service::{admin_router, router, ApiState};
 use tower::ServiceExt;
@@ -36,13 +36,39 @@ struct Api {
     _dir: tempfile::TempDir,
 }
 
-fn api(test_clock: bool) -> Api {
+/// The API on SQLite in a temporary directory, or — with
+/// `SOFTTOKEN_TEST_DATABASE` set (stage 50) — on PostgreSQL in a fresh
+/// schema of that database: the same tests on both backends.
+async fn api(test_clock: bool) -> Api {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(
-        DbConfig::new(dir.path().join("t.sqlite")),
-        Arc::new(Sealer::new(&[9; 32])),
-    )
-    .unwrap();
+    let sealer = Arc::new(Sealer::new(&[9; 32]));
+    let db = match std::env::var("SOFTTOKEN_TEST_DATABASE") {
+        Err(_) => Db::open(DbConfig::new(dir.path().join("t.sqlite")), sealer).unwrap(),
+        Ok(url) => {
+            let pw = std::env::var_os("SOFTTOKEN_TEST_DATABASE_PASSWORD_FILE");
+            let mut cfg = pg::connection_config(&url, pw.as_deref().map(std::path::Path::new))
+                .expect("SOFTTOKEN_TEST_DATABASE");
+            let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(conn);
+            let schema = format!("h_{}", rand_core::RngCore::next_u64(&mut OsRng));
+            client
+                .batch_execute(&format!("CREATE SCHEMA {schema}"))
+                .await
+                .unwrap();
+            cfg.options(format!("-c search_path={schema}"));
+            Db::open_postgres(pg::PgConfig::new(cfg), sealer, &[])
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        db.kind(),
+        if std::env::var_os("SOFTTOKEN_TEST_DATABASE").is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    );
     let key = ServerKey::generate(KID, &mut OsRng);
     let server_pub = key.public_bytes();
     let mut keys = HashMap::new();
@@ -156,7 +182,7 @@ async fn pair(a: &Api, t: u64) -> (String, Generator) {
 
 #[tokio::test]
 async fn backend_auth_is_checked_before_the_body_in_constant_form() {
-    let a = api(true);
+    let a = api(true).await;
     let too_big = "x".repeat(20_000);
     let wrong = format!("Bearer {}", KEY.to_lowercase());
     let short = format!("Bearer {}", &KEY[..KEY.len() - 1]);
@@ -193,7 +219,7 @@ async fn backend_auth_is_checked_before_the_body_in_constant_form() {
 
 #[tokio::test]
 async fn stk1_json_refuses_what_is_not_one_stk1_body() {
-    let a = api(true);
+    let a = api(true).await;
     let auth = bearer();
     let verify = |body: String, ct: &'static str| {
         let auth = auth.clone();
@@ -281,7 +307,7 @@ async fn stk1_json_refuses_what_is_not_one_stk1_body() {
 
 #[tokio::test]
 async fn request_time_comes_from_the_header_only_with_the_test_clock() {
-    let a = api(true);
+    let a = api(true).await;
     let (st, body) = call(
         &a.app,
         "GET",
@@ -294,7 +320,7 @@ async fn request_time_comes_from_the_header_only_with_the_test_clock() {
     // pair() checks server_time == the header's time.
     pair(&a, T).await;
 
-    let b = api(false);
+    let b = api(false).await;
     let device = Device {
         platform: Platform::Test,
         app_version: "it".into(),
@@ -319,7 +345,7 @@ async fn request_time_comes_from_the_header_only_with_the_test_clock() {
 
 #[tokio::test]
 async fn unknown_paths_and_wrong_methods_get_stk1_bodies() {
-    let a = api(true);
+    let a = api(true).await;
     assert_refused(
         &call(&a.app, "GET", "/v1/nope", &[], "").await,
         404,
@@ -339,7 +365,7 @@ async fn unknown_paths_and_wrong_methods_get_stk1_bodies() {
 
 #[tokio::test]
 async fn success_bodies_are_typed_and_versioned() {
-    let a = api(true);
+    let a = api(true).await;
     let (serial, gen) = pair(&a, T).await;
     let code = |t: u64| gen.totp(t).unwrap().as_str().to_string();
     let (st, body) = backend(
@@ -399,7 +425,7 @@ async fn success_bodies_are_typed_and_versioned() {
 
 #[tokio::test]
 async fn admin_routes_are_only_on_the_admin_router_with_the_operations_key() {
-    let a = api(true);
+    let a = api(true).await;
     let (serial, _) = pair(&a, T).await;
     let body = json!({"v":1,"serial":serial}).to_string();
     let backend_key = bearer();

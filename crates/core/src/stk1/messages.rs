@@ -607,6 +607,9 @@ pub enum ErrorCode {
     NotFound,
     /// Server fault (storage); nothing was changed.
     InternalError,
+    /// The service cannot reach its storage now (HTTP 503); the request is
+    /// not known to have taken effect. Retry with a fresh code.
+    Unavailable,
     /// STK1-TXN: no such transaction for this token (also another token's).
     UnknownTxn,
     /// STK1-TXN: the transaction has expired.
@@ -640,6 +643,7 @@ impl ErrorCode {
             ErrorCode::ResyncFailed => "resync_failed",
             ErrorCode::NotFound => "not_found",
             ErrorCode::InternalError => "internal_error",
+            ErrorCode::Unavailable => "unavailable",
             ErrorCode::UnknownTxn => "unknown_txn",
             ErrorCode::TxnExpired => "txn_expired",
             ErrorCode::TxnDecided => "txn_decided",
@@ -826,6 +830,7 @@ mod tests {
             ErrorCode::SerialOrOtpInvalid,
             ErrorCode::UnknownKeyId,
             ErrorCode::InternalError,
+            ErrorCode::Unavailable,
         ] {
             assert_eq!(
                 serde_json::to_value(code).unwrap(),

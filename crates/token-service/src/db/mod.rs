@@ -34,6 +34,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::refusal::Refusal;
 use crate::seal::Sealer;
 
+pub mod pg;
 pub(crate) mod rows;
 pub mod schema;
 pub(crate) mod txn;
@@ -53,6 +54,50 @@ impl Synchronous {
         match self {
             Synchronous::Full => "FULL",
             Synchronous::Normal => "NORMAL",
+        }
+    }
+}
+
+/// Where the token service keeps its state (`--database`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// `sqlite:` — the SQLite file in the data directory.
+    Sqlite,
+    /// A libpq URL (`postgres://…`, `postgresql://…`) or key/value string.
+    Postgres(String),
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite => f.write_str("Sqlite"),
+            // The string may hold a password.
+            Database::Postgres(_) => f.write_str("Postgres(..)"),
+        }
+    }
+}
+
+/// `--database` is neither `sqlite:` nor a PostgreSQL connection string.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "--database must be `sqlite:` or a PostgreSQL connection string (postgres://… or key=value …)"
+)]
+pub struct BadDatabase;
+
+impl std::str::FromStr for Database {
+    type Err = BadDatabase;
+
+    fn from_str(s: &str) -> Result<Database, BadDatabase> {
+        let t = s.trim();
+        if t == "sqlite:" || t == "sqlite" {
+            Ok(Database::Sqlite)
+        } else if t.starts_with("postgres://")
+            || t.starts_with("postgresql://")
+            || (t.contains('=') && !t.contains("://"))
+        {
+            Ok(Database::Postgres(t.to_string()))
+        } else {
+            Err(BadDatabase)
         }
     }
 }
@@ -199,6 +244,24 @@ pub trait Operation: Send + 'static {
 
     /// Applies the operation at time `now` (Unix seconds).
     fn apply(self, c: &mut Savepoint<'_>, ctx: &Ctx<'_>, now: u64) -> Result<Self::Output, Fault>;
+
+    /// The same operation on PostgreSQL ([`pg`]), with the same results.
+    /// The implementation chooses its transactions (the verification hot
+    /// path is auto-committed statements; everything else one
+    /// transaction). Without an override the operation answers
+    /// `internal_error` on PostgreSQL and writes nothing.
+    fn apply_pg<'a>(
+        self,
+        client: &'a mut deadpool_postgres::Client,
+        ctx: &'a pg::PgCtx<'a>,
+        now: u64,
+    ) -> impl std::future::Future<Output = Result<Self::Output, pg::PgFault>> + Send + 'a
+    where
+        Self: Sized,
+    {
+        let _ = (self, client, ctx, now);
+        std::future::ready(Err(pg::PgFault::Unsupported))
+    }
 }
 
 /// A queued operation with its reply channel, type-erased for the queue.
@@ -258,21 +321,32 @@ impl<O: Operation> Queued for Job<O> {
     }
 }
 
-/// Handle to the writer thread. Cheap to clone.
+/// Handle to the token service's state: the SQLite writer thread or the
+/// PostgreSQL pool, chosen at start-up. Cheap to clone. Both backends give
+/// the same results for the same operations.
 #[derive(Clone)]
 pub struct Db {
-    tx: mpsc::Sender<Box<dyn Queued>>,
+    backend: Backend,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Sqlite(mpsc::Sender<Box<dyn Queued>>),
+    Postgres(pg::PgStore),
 }
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Db")
+        match &self.backend {
+            Backend::Sqlite(_) => f.write_str("Db(sqlite)"),
+            Backend::Postgres(p) => write!(f, "Db({p:?})"),
+        }
     }
 }
 
 impl Db {
-    /// Opens (creating and migrating) the database and starts the writer
-    /// thread. The thread ends when every [`Db`] handle is dropped.
+    /// Opens (creating and migrating) the SQLite database and starts the
+    /// writer thread. The thread ends when every [`Db`] handle is dropped.
     pub fn open(cfg: DbConfig, sealer: Arc<Sealer>) -> Result<Db, DbError> {
         let conn = schema::open(&cfg)?;
         let (tx, rx) = mpsc::channel::<Box<dyn Queued>>(8192);
@@ -280,21 +354,67 @@ impl Db {
             .name("token-db-writer".into())
             .spawn(move || writer(conn, cfg, sealer, rx))
             .map_err(DbError::Thread)?;
-        Ok(Db { tx })
+        Ok(Db {
+            backend: Backend::Sqlite(tx),
+        })
+    }
+
+    /// Opens the PostgreSQL database (see [`pg::PgStore::open`]).
+    pub async fn open_postgres(
+        cfg: pg::PgConfig,
+        sealer: Arc<Sealer>,
+        key_checks: &[(&str, Vec<u8>)],
+    ) -> Result<Db, pg::PgError> {
+        Ok(Db {
+            backend: Backend::Postgres(pg::PgStore::open(cfg, sealer, key_checks).await?),
+        })
     }
 
     /// Applies `op` at time `now` and waits for its durable result. The
-    /// error is never [`Fault::Storage`] (see there).
+    /// error is never [`Fault::Storage`] (see there); on PostgreSQL a
+    /// database that cannot be reached is `Refused(unavailable)`.
     pub async fn run<O: Operation>(&self, op: O, now: u64) -> Result<O::Output, Fault> {
-        let (reply, rx) = oneshot::channel();
-        let job = Job {
-            op: Some(op),
-            now,
-            result: None,
-            reply,
-        };
-        self.tx.send(Box::new(job)).await.map_err(|_| internal())?;
-        rx.await.unwrap_or_else(|_| Err(internal()))
+        match &self.backend {
+            Backend::Sqlite(tx) => {
+                let (reply, rx) = oneshot::channel();
+                let job = Job {
+                    op: Some(op),
+                    now,
+                    result: None,
+                    reply,
+                };
+                tx.send(Box::new(job)).await.map_err(|_| internal())?;
+                rx.await.unwrap_or_else(|_| Err(internal()))
+            }
+            Backend::Postgres(p) => p.run(op, now).await,
+        }
+    }
+
+    /// Whether the store can serve: the SQLite writer is running; the
+    /// PostgreSQL database answers within `timeout` with the schema this
+    /// build knows. The error says what is missing.
+    pub async fn ready(&self, timeout: std::time::Duration) -> Result<(), &'static str> {
+        match &self.backend {
+            Backend::Sqlite(tx) if tx.is_closed() => Err("the database writer has stopped"),
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(p) => p.ready(timeout).await,
+        }
+    }
+
+    /// Connection-pool occupancy (PostgreSQL only).
+    pub fn pool_stats(&self) -> Option<pg::PoolStats> {
+        match &self.backend {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(p) => Some(p.pool_stats()),
+        }
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn kind(&self) -> &'static str {
+        match &self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
     }
 }
 
@@ -361,5 +481,28 @@ fn run_batch(conn: &mut Connection, ctx: &Ctx<'_>, batch: &mut [Box<dyn Queued>]
             tracing::error!("commit failed, batch of {} rolled back: {e}", batch.len());
             false
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_argument() {
+        assert_eq!("sqlite:".parse::<Database>(), Ok(Database::Sqlite));
+        assert!(matches!(
+            "postgres://u@/db?host=/tmp".parse::<Database>(),
+            Ok(Database::Postgres(_))
+        ));
+        assert!(matches!(
+            "host=/tmp user=u dbname=d".parse::<Database>(),
+            Ok(Database::Postgres(_))
+        ));
+        for bad in ["", "mysql://x", "sqlite:/x.db", "http://x=y"] {
+            assert_eq!(bad.parse::<Database>(), Err(BadDatabase), "{bad}");
+        }
+        let d: Database = "postgres://u:secret@h/db".parse().unwrap();
+        assert!(!format!("{d:?}").contains("secret"));
     }
 }

@@ -102,6 +102,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
             "/v1/tokens/{serial}/transactions/{txn_id}/decision",
             only(post(ops::txn::decision::handle)),
         )
+        .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .route("/v1", any_not_found())
         .route("/v1/{*rest}", any_not_found())
         .with_state(state)

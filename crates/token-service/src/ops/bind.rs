@@ -48,6 +48,16 @@ impl std::fmt::Debug for Bind {
 }
 
 impl Operation for Bind {
+    fn apply_pg<'a>(
+        self,
+        client: &'a mut deadpool_postgres::Client,
+        ctx: &'a crate::db::pg::PgCtx<'a>,
+        now: u64,
+    ) -> impl std::future::Future<Output = Result<Self::Output, crate::db::pg::PgFault>> + Send + 'a
+    {
+        crate::db::pg::ops::bind_op(self, client, ctx, now)
+    }
+
     type Output = Serial;
 
     fn apply(self, c: &mut Savepoint<'_>, ctx: &Ctx<'_>, now: u64) -> Result<Serial, Fault> {

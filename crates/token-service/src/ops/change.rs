@@ -54,6 +54,16 @@ impl std::fmt::Debug for Change {
 }
 
 impl Operation for Change {
+    fn apply_pg<'a>(
+        self,
+        client: &'a mut deadpool_postgres::Client,
+        ctx: &'a crate::db::pg::PgCtx<'a>,
+        now: u64,
+    ) -> impl std::future::Future<Output = Result<Self::Output, crate::db::pg::PgFault>> + Send + 'a
+    {
+        crate::db::pg::ops::change_op(self, client, ctx, now)
+    }
+
     /// (previous serial, new serial).
     type Output = (Serial, Serial);
 

@@ -41,6 +41,16 @@ impl std::fmt::Debug for Finish {
 }
 
 impl Operation for Finish {
+    fn apply_pg<'a>(
+        self,
+        client: &'a mut deadpool_postgres::Client,
+        ctx: &'a crate::db::pg::PgCtx<'a>,
+        now: u64,
+    ) -> impl std::future::Future<Output = Result<Self::Output, crate::db::pg::PgFault>> + Send + 'a
+    {
+        crate::db::pg::ops::finish_op(self, client, ctx, now)
+    }
+
     type Output = FinishResponse;
 
     fn apply(
@@ -166,7 +176,12 @@ pub async fn handle(
     RequestTime(now): RequestTime,
     Stk1Json(req): Stk1Json<FinishRequest>,
 ) -> Result<Json<FinishResponse>, Refusal> {
-    let session_id: [u8; 16] = decode_array(&req.session_id)
-        .map_err(|_| Refusal::invalid("session_id must be 16 bytes in base32"))?;
-    Ok(Json(st.db.run(Finish { session_id, req }, now).await?))
+    let result = async {
+        let session_id: [u8; 16] = decode_array(&req.session_id)
+            .map_err(|_| Refusal::invalid("session_id must be 16 bytes in base32"))?;
+        Ok(Json(st.db.run(Finish { session_id, req }, now).await?))
+    }
+    .await;
+    crate::metrics::global().pairing("finish", result.as_ref().map(|_| ()));
+    result
 }

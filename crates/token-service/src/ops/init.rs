@@ -50,6 +50,16 @@ impl std::fmt::Debug for CreateSession {
 }
 
 impl Operation for CreateSession {
+    fn apply_pg<'a>(
+        self,
+        client: &'a mut deadpool_postgres::Client,
+        ctx: &'a crate::db::pg::PgCtx<'a>,
+        now: u64,
+    ) -> impl std::future::Future<Output = Result<Self::Output, crate::db::pg::PgFault>> + Send + 'a
+    {
+        crate::db::pg::ops::init_op(self, client, ctx, now)
+    }
+
     type Output = ();
 
     fn apply(self, c: &mut Savepoint<'_>, ctx: &Ctx<'_>, now: u64) -> Result<(), Fault> {
@@ -108,6 +118,12 @@ pub async fn handle(
     RequestTime(now): RequestTime,
     Stk1Json(req): Stk1Json<InitRequest>,
 ) -> Result<Json<InitResponse>, Refusal> {
+    let result = init(&st, now, req).await;
+    crate::metrics::global().pairing("init", result.as_ref().map(|_| ()));
+    result
+}
+
+async fn init(st: &ApiState, now: u64, req: InitRequest) -> Result<Json<InitResponse>, Refusal> {
     let key = st
         .keys
         .get(&req.server_key_id)

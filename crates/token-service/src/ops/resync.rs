@@ -42,6 +42,16 @@ impl std::fmt::Debug for Resync {
 }
 
 impl Operation for Resync {
+    fn apply_pg<'a>(
+        self,
+        client: &'a mut deadpool_postgres::Client,
+        ctx: &'a crate::db::pg::PgCtx<'a>,
+        now: u64,
+    ) -> impl std::future::Future<Output = Result<Self::Output, crate::db::pg::PgFault>> + Send + 'a
+    {
+        crate::db::pg::ops::resync_op(self, client, ctx, now)
+    }
+
     /// The learned drift in steps.
     type Output = i64;
 

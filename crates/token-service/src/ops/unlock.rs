@@ -25,6 +25,16 @@ pub struct Unlock {
 }
 
 impl Operation for Unlock {
+    fn apply_pg<'a>(
+        self,
+        client: &'a mut deadpool_postgres::Client,
+        ctx: &'a crate::db::pg::PgCtx<'a>,
+        now: u64,
+    ) -> impl std::future::Future<Output = Result<Self::Output, crate::db::pg::PgFault>> + Send + 'a
+    {
+        crate::db::pg::ops::unlock_op(self, client, ctx, now)
+    }
+
     type Output = ();
 
     fn apply(self, c: &mut Savepoint<'_>, _: &Ctx<'_>, now: u64) -> Result<(), Fault> {

@@ -41,6 +41,16 @@ impl std::fmt::Debug for Verify {
 }
 
 impl Operation for Verify {
+    fn apply_pg<'a>(
+        self,
+        client: &'a mut deadpool_postgres::Client,
+        ctx: &'a crate::db::pg::PgCtx<'a>,
+        now: u64,
+    ) -> impl std::future::Future<Output = Result<Self::Output, crate::db::pg::PgFault>> + Send + 'a
+    {
+        crate::db::pg::ops::verify_op(self, client, ctx, now)
+    }
+
     type Output = ();
 
     fn apply(self, c: &mut Savepoint<'_>, ctx: &Ctx<'_>, now: u64) -> Result<(), Fault> {
@@ -99,11 +109,18 @@ pub async fn handle(
     Stk1Json(r): Stk1Json<VerifyRequest>,
 ) -> Result<Json<OkResponse>, Refusal> {
     check_customer(&r.customer_id)?;
+    let purpose = r.purpose.as_str();
     let op = Verify {
         customer_id: r.customer_id,
         otp: r.otp,
         purpose: r.purpose,
     };
-    st.db.run(Scoped::new(Scope::Backend, op), now).await?;
+    let result = st
+        .db
+        .run(Scoped::new(Scope::Backend, op), now)
+        .await
+        .map_err(Refusal::from);
+    crate::metrics::global().verification(purpose, result.as_ref().map(|_| ()));
+    result?;
     Ok(Json(OkResponse::new()))
 }
