@@ -13,6 +13,7 @@ pub mod keystore;
 pub mod pairing;
 pub mod recovery;
 pub mod store;
+pub mod txn_link;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
