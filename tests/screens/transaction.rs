@@ -264,3 +264,45 @@ async fn a_bank_without_the_extension_offers_no_confirmation() {
     assert!(html.contains(r#"id="txn-unsupported""#), "{html}");
     assert!(!html.contains(r#"id="txn-approve""#));
 }
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn the_token_screen_polls_every_5_s_for_3_minutes_only_while_shown() {
+    let bank = Arc::new(TxnBank::at(1_700_000_000));
+    let store = Arc::new(MemoryStore::with_tokens(vector_token()));
+    let mut h = Harness::start(
+        store,
+        bank.clone(),
+        BankDirectory::default(),
+        FixedClock::at(1_700_000_000),
+        Lang::Ja,
+        None,
+    );
+    h.settle().await;
+    let polls = |b: &TxnBank| b.polls.lock().unwrap().len();
+    assert_eq!(polls(&bank), 1, "a poll when the token screen opens");
+    let mut now = 1_700_000_000;
+    for _ in 0..12 {
+        now += 1;
+        h.tick_to(now).await;
+    }
+    // About 12 s later: two or three more, never one per tick.
+    let p = polls(&bank);
+    assert!((2..=4).contains(&p), "{p} polls after 12 s");
+    // Off the token screen mid-window: no polling.
+    h.click("details").await;
+    for _ in 0..20 {
+        now += 1;
+        h.tick_to(now).await;
+    }
+    assert_eq!(polls(&bank), p, "no polling off the token screen");
+    // Back on it: a poll at once and a new 3-minute window.
+    h.click("back").await;
+    assert_eq!(polls(&bank), p + 1);
+    for _ in 0..220 {
+        now += 1;
+        h.tick_to(now).await;
+    }
+    // Once at open and every 5 s for 180 s: 37 polls, then no more.
+    assert_eq!(polls(&bank), p + 37);
+    assert_eq!(bank.max_in_flight(), 1);
+}
