@@ -136,6 +136,15 @@ enum Cmd {
         /// connection is closed (slow-header / slowloris defence).
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
         header_timeout: u64,
+        /// Token-service database: `sqlite:` (the file in the data
+        /// directory) or a PostgreSQL connection string (`postgres://…` or
+        /// `key=value …`; docs/deploy.md). Its password is never printed;
+        /// prefer --database-password-file or PGPASSFILE.
+        #[arg(long, default_value = "sqlite:")]
+        database: String,
+        /// File holding the PostgreSQL password (one line, mode 0600).
+        #[arg(long)]
+        database_password_file: Option<PathBuf>,
         /// 取引認証 of web banking's 振込 and 収納サービスへの支払.
         #[arg(long, value_enum, default_value_t = TxnAuthArg::Required)]
         txn_auth: TxnAuthArg,
@@ -210,6 +219,9 @@ enum Cmd {
 /// Why the binary stops with a failure status.
 #[derive(Debug, thiserror::Error)]
 enum RunError {
+    /// `--database` is not understood.
+    #[error(transparent)]
+    Database(#[from] softtoken_token_service::db::BadDatabase),
     /// Key files or profile.
     #[error(transparent)]
     Keys(#[from] KeyFileError),
@@ -273,6 +285,8 @@ fn run(cli: Cli) -> Result<(), RunError> {
             synchronous,
             group_commit,
             header_timeout,
+            database,
+            database_password_file,
             txn_auth,
             txn_lifetime,
             body_timeout,
@@ -313,6 +327,8 @@ fn run(cli: Cli) -> Result<(), RunError> {
                 synchronous: synchronous.into(),
                 group_commit: group_commit == Switch::On,
                 header_timeout: Duration::from_secs(header_timeout),
+                database: database.parse()?,
+                database_password_file,
                 txn_auth: txn_auth.into(),
                 txn_lifetime,
                 limits: LimitConfig {

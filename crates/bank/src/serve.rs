@@ -17,7 +17,8 @@ use tower::Service;
 
 use crate::conn::{ConnConfig, Connections, LogLimiter, Paced};
 
-use softtoken_token_service::db::{Db, DbConfig, DbError, Synchronous};
+use softtoken_token_service::db::pg::{connection_config, describe, key_checks, PgConfig, PgError};
+use softtoken_token_service::db::{Database, Db, DbConfig, DbError, Synchronous};
 use softtoken_token_service::gc::{self, GcConfig};
 use softtoken_token_service::http::{self as api, ApiState};
 use softtoken_token_service::kek::{self, KekError, KekLocation};
@@ -62,6 +63,10 @@ pub struct ServeOptions {
     /// Time a client has to send a complete request head; then the
     /// connection is closed.
     pub header_timeout: Duration,
+    /// Where the token service keeps its state (`--database`).
+    pub database: Database,
+    /// PostgreSQL password file (0600).
+    pub database_password_file: Option<PathBuf>,
     /// Per-source limits of `/v1/provision/*`.
     pub limits: LimitConfig,
     /// Connection caps and body pacing (both listeners).
@@ -87,6 +92,9 @@ pub enum ServeError {
     /// Token-service database.
     #[error(transparent)]
     Db(#[from] DbError),
+    /// PostgreSQL.
+    #[error(transparent)]
+    Postgres(#[from] PgError),
     /// Web banking.
     #[error(transparent)]
     Web(#[from] WebError),
@@ -164,7 +172,17 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     cfg.txn_lifetime = opts.txn_lifetime;
     cfg.max_pending_sessions = opts.max_pending_sessions;
     cfg.max_unbound_tokens = opts.max_unbound_tokens;
-    let db = Db::open(cfg, Arc::new(sealer))?;
+    let db = match &opts.database {
+        Database::Sqlite => Db::open(cfg, Arc::new(sealer))?,
+        Database::Postgres(spec) => {
+            let conn = connection_config(spec, opts.database_password_file.as_deref())?;
+            tracing::info!("token-service database: PostgreSQL {}", describe(&conn));
+            let mut pg = PgConfig::new(conn);
+            pg.max_pending_sessions = opts.max_pending_sessions;
+            let checks = key_checks(&kek, dir.api_key.expose().as_bytes(), dir.server_key.id());
+            Db::open_postgres(pg, Arc::new(sealer), &checks).await?
+        }
+    };
 
     let web_cfg = WebConfig {
         data_dir: opts.data.clone(),
