@@ -1,4 +1,4 @@
-//! Platform hardening hooks of the phone builds (owner: mobile; issue 5).
+//! Platform hardening hooks of the phone builds.
 //!
 //! The app calls [`on_launch`] first thing in `main`. The other items are
 //! helpers the app wires in its UI and start-up code (docs/mobile.md,

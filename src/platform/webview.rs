@@ -1,8 +1,8 @@
 //! Web-view policy: what the page the UI runs in may load, run and reach.
 //!
 //! Pure values and functions; the app applies them when it builds its
-//! `dioxus::desktop::Config` / `dioxus::mobile::Config` (see the report of
-//! issue 5 and docs/mobile.md "Web view hardening"):
+//! `dioxus::desktop::Config` / `dioxus::mobile::Config` (see
+//! docs/mobile.md "Web view hardening"):
 //!
 //! ```ignore
 //! Config::new()

@@ -2,6 +2,7 @@
 //! Secret Service in a private D-Bus session). They are `#[ignore]`d in a
 //! plain `cargo test`; `scripts/test.d/10-keystore.sh` starts the keyring
 //! and runs them with `--ignored`, and fails if the keystore is unreachable.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use softtoken_core::stk1::messages::TokenState;
 use softtoken_core::{Params, Secret, Serial};
