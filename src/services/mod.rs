@@ -13,9 +13,9 @@ pub mod keystore;
 pub mod pairing;
 pub mod recovery;
 pub mod store;
-pub mod txn_link;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod txn_link;
 
 pub use bank::{BankClient, BankStatus, ClientError};
 pub use clipboard::Clipboard;

@@ -5,10 +5,10 @@ use crate::services::store::blocking;
 use crate::services::{StoreError, TokenMeta};
 use crate::ui::bank_status::use_bank_status;
 use crate::ui::problem::StoreProblem;
-use crate::ui::transaction::use_txn_watch;
 use crate::ui::state::{
     use_language, use_navigation, use_services, use_ticker, use_token_list, Route,
 };
+use crate::ui::transaction::use_txn_watch;
 use crate::ui::widgets::{
     shows_next, Button, ClockWarning, CodeDisplay, Countdown, NextCodeDisplay, StateLine,
 };
