@@ -197,6 +197,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         demo: opts.demo,
         test_clock: opts.test_clock,
         txn_auth: opts.txn_auth,
+        trusted_proxies: opts.limits.trusted_proxies.clone(),
     };
     let web_router = web::router(web_cfg).await?;
 

@@ -104,6 +104,9 @@ pub struct WebConfig {
     pub test_clock: bool,
     /// 取引認証 mode of transactions.
     pub txn_auth: TxnAuth,
+    /// Proxies whose `X-Forwarded-For` names the client (the login
+    /// limit's client key); empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Errors starting web banking.

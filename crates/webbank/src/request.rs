@@ -2,7 +2,10 @@
 //! clock), [`LoggedIn`] (the logged-in customer) and [`CsrfForm`] (a form
 //! body whose anti-forgery token matched).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::http::HeaderMap;
+use ipnet::IpNet;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, RawForm, Request};
@@ -126,6 +129,33 @@ impl PageCtx {
     }
 }
 
+/// The client address of a request from `peer`: the peer itself, or
+/// when the peer is a trusted proxy the right-most `X-Forwarded-For`
+/// address that is not a trusted proxy (a malformed entry stops the walk
+/// at the last address believed).
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    for value in headers.get_all("x-forwarded-for").iter().rev() {
+        let Ok(text) = value.to_str() else {
+            return client;
+        };
+        for part in text.rsplit(',') {
+            let Ok(ip) = part.trim().parse::<IpAddr>() else {
+                return client;
+            };
+            client = ip;
+            if !is_trusted(&ip) {
+                return ip;
+            }
+        }
+    }
+    client
+}
+
 fn loaded_session(parts: &Parts) -> Result<&Session, PageError> {
     parts.extensions.get::<Session>().ok_or_else(|| {
         tracing::error!("page route without the session layer");
@@ -154,7 +184,7 @@ impl FromRequestParts<WebState> for PageCtx {
         let client = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ci| ci.0.ip().to_string());
+            .map(|ci| client_ip(ci.0.ip(), &parts.headers, &state.trusted_proxies).to_string());
         Ok(PageCtx {
             id: session.id,
             key: session.key,

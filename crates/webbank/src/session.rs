@@ -96,6 +96,10 @@ pub struct SessionData {
     /// The `txn_id` of the transaction awaiting 取引認証.
     #[serde(default)]
     pub txn: Option<String>,
+    /// Wrong passwords typed for this customer since their previous
+    /// login, shown once on the account page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_failures: Option<u32>,
 }
 
 /// A validated 振込 or 収納サービスへの支払 between 入力 and 確認.

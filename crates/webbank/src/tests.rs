@@ -73,6 +73,7 @@ struct Web {
     http: reqwest::Client,
     cookie: Option<String>,
     dir: tempfile::TempDir,
+    state: WebState,
 }
 
 impl Web {
@@ -96,6 +97,7 @@ impl Web {
             demo: false,
             test_clock,
             txn_auth,
+            trusted_proxies: Vec::new(),
         };
         let state = WebState::new(&cfg).unwrap();
         let hash = credentials::hash_password(PASSWORD).unwrap();
@@ -105,7 +107,7 @@ impl Web {
             db.set_token("1000001", TokenChange::Set("K7M3Q9XZ2PD0".into()))
                 .unwrap();
         }
-        let app = routes(state);
+        let app = routes(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -119,6 +121,7 @@ impl Web {
             http,
             cookie: None,
             dir,
+            state,
         }
     }
 
@@ -220,6 +223,7 @@ fn the_config_debug_shows_no_key() {
         demo: false,
         test_clock: false,
         txn_auth: TxnAuth::default(),
+        trusted_proxies: Vec::new(),
     };
     assert_eq!(cfg.txn_auth, TxnAuth::Required, "取引認証 is the default");
     let text = format!("{cfg:?}");
@@ -274,11 +278,11 @@ async fn csrf_is_required_and_login_rotates_the_session() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn wrong_passwords_are_rate_limited_and_keep_the_contract_id() {
+async fn wrong_passwords_delay_the_next_attempt_and_keep_the_contract_id() {
     let (backend, _) = mock_backend().await;
     let mut web = Web::start(&backend, false).await;
     let csrf = web.csrf("/login").await;
-    for _ in 0..login_limit::PER_ACCOUNT {
+    for _ in 0..login_limit::FREE_FAILURES {
         let (status, html, _) = web
             .post(
                 "/login",
@@ -314,7 +318,82 @@ async fn wrong_passwords_are_rate_limited_and_keep_the_contract_id() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "even the right password waits"
     );
-    assert!(html.contains("しばらくの間ご利用いただけません"));
+    assert!(html.contains("1 秒後に再度お試しください"), "{html}");
+    // After the delay the customer logs in and is told about the failures.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, _, loc) = web
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("contract_id", "1000001"),
+                ("password", PASSWORD),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(loc.as_deref(), Some("/account"));
+    let (_, html) = web.get("/account").await;
+    assert!(
+        html.contains("前回のログイン以降、パスワードの誤りが 5 回ありました"),
+        "{html}"
+    );
+    let (_, html) = web.get("/account").await;
+    assert!(
+        !html.contains("パスワードの誤り"),
+        "the notice is shown once"
+    );
+}
+
+/// 50 wrong logins for one contract ID sent at once: the guard lets one
+/// through to Argon2 at a time and refuses the rest without a check.
+/// Real Argon2 with the production parameters ([`credentials::hash_password`]).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_wrong_logins_run_one_password_check() {
+    let (backend, _) = mock_backend().await;
+    let mut web = Web::start(&backend, false).await;
+    let csrf = web.csrf("/login").await;
+    let cookie = web.cookie.clone().unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let http = web.http.clone();
+        let url = format!("{}/login", web.base);
+        let (csrf, cookie) = (csrf.clone(), cookie.clone());
+        tasks.push(tokio::spawn(async move {
+            let resp = http
+                .post(url)
+                .header("cookie", cookie)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("contract_id", "1000001"),
+                    ("password", "guess"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (resp.status(), resp.text().await.unwrap())
+        }));
+    }
+    let mut busy = 0;
+    for t in tasks {
+        let (status, html) = t.await.unwrap();
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        if html.contains("ログインを処理中です") || html.contains("秒後に再度お試しください")
+        {
+            busy += 1;
+        }
+    }
+    let (max_in_flight, checks) = web.state.checks.seen();
+    assert_eq!(
+        max_in_flight, 1,
+        "at most one Argon2 check in flight per ID"
+    );
+    assert!(
+        checks <= login_limit::FREE_FAILURES as usize,
+        "{checks} checks"
+    );
+    assert_eq!(busy + checks, 50, "every other attempt was refused cheaply");
 }
 
 fn transfer_form<'a>(otp: &'a str, csrf: &'a str) -> Vec<(&'static str, &'a str)> {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::credentials;
 use crate::db::{Customer, Db, DbError};
-use crate::login_limit::{RateLimiter, PER_ACCOUNT, PER_CLIENT, WINDOW};
+use crate::login_limit::{LoginGuard, RateLimiter, PER_CLIENT, WINDOW};
 use crate::pending::Pending;
 use crate::token_service_client::TokenServiceClient;
 use crate::{BankInfo, TxnAuth, WebConfig, WebError};
@@ -28,8 +28,15 @@ pub struct Inner {
     pub secure: bool,
     /// Codes waiting between steps (memory only).
     pub pending: Pending,
-    /// Failed logins per contract ID.
-    pub limit_account: RateLimiter,
+    /// Login attempts per contract ID (reservation, delay, lock).
+    pub login_guard: LoginGuard,
+    /// Bounds concurrent Argon2 checks to the number of cores.
+    pub argon2_permits: tokio::sync::Semaphore,
+    /// Trusted proxies: `X-Forwarded-For` is believed only from these.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Password checks in flight (tests only).
+    #[cfg(test)]
+    pub checks: credentials::CheckCounter,
     /// Failed logins per client address.
     pub limit_client: RateLimiter,
     /// Hash verified for unknown contract IDs (equal timing).
@@ -87,7 +94,13 @@ impl WebState {
             test_clock: cfg.test_clock,
             txn_auth: cfg.txn_auth,
             pending: Pending::default(),
-            limit_account: RateLimiter::new(PER_ACCOUNT, WINDOW),
+            login_guard: LoginGuard::default(),
+            argon2_permits: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ),
+            trusted_proxies: cfg.trusted_proxies.clone(),
+            #[cfg(test)]
+            checks: credentials::CheckCounter::default(),
             limit_client: RateLimiter::new(PER_CLIENT, WINDOW),
             dummy_hash,
         })))

@@ -42,10 +42,17 @@ fn use_label(l: Lang, on: bool) -> &'static str {
 }
 
 /// `GET /account`.
-pub async fn home(ctx: PageCtx, LoggedIn(c): LoggedIn) -> PageResult {
+pub async fn home(mut ctx: PageCtx, LoggedIn(c): LoggedIn) -> PageResult {
     let l = ctx.lang();
+    let failures = ctx.data.login_failures.take();
     let body = html! {
         (nav(l, &ctx.data.csrf))
+        @if let Some(n) = failures {
+            div.notice #login-failures { (match l {
+                Lang::Ja => format!("前回のログイン以降、パスワードの誤りが {n} 回ありました。お心当たりがない場合はお取引店にご連絡ください。"),
+                Lang::En => format!("There were {n} wrong password attempts since your last login. If this was not you, please contact your branch."),
+            }) }
+        }
         p #welcome { (c.name) " " (l.t("様", "")) " (" (l.t("契約者ID", "contract ID")) " " (c.contract_id) ")" }
         table.data {
             tr { th { (l.t("ワンタイムパスワード", "One-time password")) }

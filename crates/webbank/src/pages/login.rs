@@ -65,9 +65,10 @@ pub async fn submit(
     CsrfForm(f): CsrfForm<AuthForm>,
 ) -> PageResult {
     let typed = f.contract_id.clone();
-    match credentials::authenticate(&state, &ctx, &f.contract_id, f.password).await {
-        Ok(c) => {
+    match credentials::authenticate_noting(&state, &ctx, &f.contract_id, f.password).await {
+        Ok((c, failures)) => {
             ctx.rotate(&state);
+            ctx.data.login_failures = (failures > 0).then_some(failures);
             if c.otp_login {
                 ctx.data.customer = None;
                 ctx.data.flow = Some(Flow::opened(Procedure::LoginOtp, c.contract_id));
@@ -79,7 +80,7 @@ pub async fn submit(
             }
         }
         Err(e) => {
-            let body = login_body(&ctx, &typed, Some(e.message(ctx.lang())));
+            let body = login_body(&ctx, &typed, Some(&e.message(ctx.lang())));
             Ok(ctx.refused(login_title(&ctx), body))
         }
     }

@@ -120,7 +120,7 @@ pub async fn submit_auth<P: OtpProcedure>(
         }
         Err(e) => {
             let l = ctx.lang();
-            let body = auth_body::<P>(&ctx, &typed, Some(e.message(l)));
+            let body = auth_body::<P>(&ctx, &typed, Some(&e.message(l)));
             Ok(ctx.refused(P::title(l), body))
         }
     }
