@@ -1342,3 +1342,92 @@ async fn optional_is_the_customers_choice() {
         assert!(!settings.contains("txn-auth-on"), "{mode:?}");
     }
 }
+
+fn db_rows(dir: &std::path::Path) -> i64 {
+    let c = rusqlite::Connection::open(dir.join("web.sqlite")).unwrap();
+    let tables: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    tables
+        .iter()
+        .map(|t| {
+            c.query_row(&format!("SELECT count(*) FROM \"{t}\""), [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap()
+        })
+        .sum()
+}
+
+/// 5,000 cookieless `GET /login`: each gets a signed anonymous cookie and
+/// a login form, and the database gains no row.
+#[tokio::test(flavor = "multi_thread")]
+async fn cookieless_login_page_writes_no_session_row() {
+    let (backend, _) = mock_backend().await;
+    let mut web = Web::start(&backend, false).await;
+    let before = db_rows(web.dir.path());
+    for _ in 0..5_000 {
+        web.cookie = None;
+        let (status, html) = web.get("/login").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains(r#"name="csrf""#));
+    }
+    assert!(
+        web.cookie.as_deref().unwrap().contains("=a."),
+        "signed anonymous cookie"
+    );
+    assert_eq!(db_rows(web.dir.path()), before, "no new database rows");
+    // The signed cookie's form still logs in; the login writes the row.
+    web.login().await;
+    assert_eq!(
+        db_rows(web.dir.path()),
+        before + 1,
+        "one session row at login"
+    );
+}
+
+/// An anonymous cookie whose signature was altered opens no session: its
+/// CSRF token no longer matches and the login form is refused (403).
+#[tokio::test(flavor = "multi_thread")]
+async fn forged_anonymous_cookie_is_refused() {
+    let (backend, _) = mock_backend().await;
+    let mut web = Web::start(&backend, false).await;
+    let csrf = web.csrf("/login").await;
+    let cookie = web.cookie.clone().unwrap();
+    let (head, mac) = cookie.rsplit_once('.').unwrap();
+    let flipped = if mac.starts_with('0') { "1" } else { "0" };
+    web.cookie = Some(format!("{head}.{flipped}{}", &mac[1..]));
+    let (status, _, _) = web
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("contract_id", "1000001"),
+                ("password", PASSWORD),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A later expiry written into the cookie breaks the signature too.
+    let parts: Vec<&str> = cookie.splitn(2, '=').collect();
+    let mut fields: Vec<String> = parts[1].split('.').map(String::from).collect();
+    fields[2] = (fields[2].parse::<i64>().unwrap() + 3600).to_string();
+    web.cookie = Some(format!("{}={}", parts[0], fields.join(".")));
+    let (status, _, _) = web
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("contract_id", "1000001"),
+                ("password", PASSWORD),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

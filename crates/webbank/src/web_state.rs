@@ -28,6 +28,8 @@ pub struct Inner {
     pub secure: bool,
     /// Codes waiting between steps (memory only).
     pub pending: Pending,
+    /// Signs anonymous session cookies.
+    pub cookie_key: crate::session::CookieKey,
     /// Login attempts per contract ID (reservation, delay, lock).
     pub login_guard: LoginGuard,
     /// Bounds concurrent Argon2 checks to the number of cores.
@@ -95,6 +97,7 @@ impl WebState {
             txn_auth: cfg.txn_auth,
             pending: Pending::default(),
             login_guard: LoginGuard::default(),
+            cookie_key: crate::session::CookieKey::random(),
             argon2_permits: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             ),
