@@ -26,6 +26,10 @@ pub const FILE: &str = "web.sqlite";
 
 /// Expired sessions are purged once per this many session saves.
 pub const PURGE_EVERY: u32 = 64;
+/// Stored sessions kept per customer (the oldest beyond are dropped).
+pub const SESSIONS_PER_CUSTOMER: i64 = 5;
+/// Stored sessions kept in all (the oldest beyond are dropped).
+pub const SESSIONS_MAX: i64 = 20_000;
 
 /// Storage errors (no customer data or secret in the text).
 #[derive(Debug, thiserror::Error)]
@@ -672,7 +676,9 @@ impl Conn {
             .optional()?)
     }
 
-    /// Stores a session's JSON with its expiry. Every [`PURGE_EVERY`]th
+    /// Stores a session's JSON with its expiry. A new row drops the
+    /// oldest sessions of the same customer beyond [`SESSIONS_PER_CUSTOMER`]
+    /// and the oldest of all beyond [`SESSIONS_MAX`]. Every [`PURGE_EVERY`]th
     /// save also deletes the sessions expired at `now`, so abandoned
     /// anonymous sessions do not pile up.
     pub fn save_session(
@@ -682,11 +688,33 @@ impl Conn {
         expires: i64,
         now: i64,
     ) -> Result<(), DbError> {
-        self.conn.execute(
-            "INSERT INTO sessions (id_hash, data, expires) VALUES (?1, ?2, ?3)
-             ON CONFLICT(id_hash) DO UPDATE SET data = excluded.data, expires = excluded.expires",
+        let updated = self.conn.execute(
+            "UPDATE sessions SET data = ?2, expires = ?3 WHERE id_hash = ?1",
             params![id_hash, data, expires],
         )?;
+        if updated == 0 {
+            // A new row: keep at most SESSIONS_PER_CUSTOMER rows of its
+            // customer and SESSIONS_MAX in all, dropping the oldest.
+            let tx = self.conn.transaction()?;
+            tx.execute(
+                "INSERT INTO sessions (id_hash, data, expires) VALUES (?1, ?2, ?3)",
+                params![id_hash, data, expires],
+            )?;
+            tx.execute(
+                "DELETE FROM sessions WHERE id_hash IN (
+                   SELECT id_hash FROM sessions
+                   WHERE coalesce(json_extract(data, '$.customer'), json_extract(data, '$.flow.customer'))
+                       = coalesce(json_extract(?1, '$.customer'), json_extract(?1, '$.flow.customer'))
+                   ORDER BY expires DESC LIMIT -1 OFFSET ?2)",
+                params![data, SESSIONS_PER_CUSTOMER],
+            )?;
+            tx.execute(
+                "DELETE FROM sessions WHERE id_hash IN (
+                   SELECT id_hash FROM sessions ORDER BY expires DESC LIMIT -1 OFFSET ?1)",
+                [SESSIONS_MAX],
+            )?;
+            tx.commit()?;
+        }
         let n = self.saves;
         self.saves = self.saves.wrapping_add(1);
         if n.is_multiple_of(PURGE_EVERY) {
@@ -940,6 +968,36 @@ mod tests {
             )
             .unwrap();
         assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn session_rows_are_capped_per_customer_oldest_dropped() {
+        let db = Db::memory();
+        let mut c = db.blocking();
+        let count = |c: &Conn, who: &str| -> i64 {
+            c.conn
+                .query_row(
+                    "SELECT COUNT(*) FROM sessions WHERE coalesce(json_extract(data, '$.customer'), json_extract(data, '$.flow.customer')) = ?1",
+                    [who],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        for i in 0..(SESSIONS_PER_CUSTOMER + 3) {
+            c.save_session(&format!("a{i}"), r#"{"customer":"1000001"}"#, 100 + i, 10)
+                .unwrap();
+            // Updating an existing row never drops another.
+            c.save_session(&format!("a{i}"), r#"{"customer":"1000001"}"#, 100 + i, 10)
+                .unwrap();
+        }
+        c.save_session("f", r#"{"flow":{"customer":"1000001"}}"#, 1_000, 10)
+            .unwrap();
+        c.save_session("b", r#"{"customer":"1000002"}"#, 50, 10)
+            .unwrap();
+        assert_eq!(count(&c, "1000001"), SESSIONS_PER_CUSTOMER);
+        assert_eq!(count(&c, "1000002"), 1, "other customers keep theirs");
+        assert!(c.session("f", 10).unwrap().is_some(), "the newest is kept");
+        assert!(c.session("a0", 10).unwrap().is_none(), "the oldest went");
     }
 
     #[tokio::test]
