@@ -54,6 +54,15 @@ impl From<SyncArg> for Synchronous {
 }
 
 /// `on` / `off` switch.
+/// Format of the log lines on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (tracing-subscriber's JSON formatter).
+    Json,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Switch {
     /// Enabled.
@@ -145,6 +154,22 @@ enum Cmd {
         /// File holding the PostgreSQL password (one line, mode 0600).
         #[arg(long)]
         database_password_file: Option<PathBuf>,
+        /// Most PostgreSQL connections of this instance.
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        database_pool: u16,
+        /// Longest wait for a free PostgreSQL connection, in milliseconds;
+        /// then the request is answered `503 unavailable`.
+        #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=60000))]
+        database_wait_ms: u64,
+        /// Address of the operations listener (`/healthz`, `/readyz`,
+        /// `/metrics`), separate from --listen and --admin-listen; none
+        /// when absent. Its bound address is printed as `metrics on
+        /// http://ADDR` on stdout.
+        #[arg(long)]
+        metrics_listen: Option<String>,
+        /// Format of the log lines on stderr.
+        #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+        log_format: LogFormat,
         /// 取引認証 of web banking's 振込 and 収納サービスへの支払.
         #[arg(long, value_enum, default_value_t = TxnAuthArg::Required)]
         txn_auth: TxnAuthArg,
@@ -287,6 +312,10 @@ fn run(cli: Cli) -> Result<(), RunError> {
             header_timeout,
             database,
             database_password_file,
+            database_pool,
+            database_wait_ms,
+            metrics_listen,
+            log_format,
             txn_auth,
             txn_lifetime,
             body_timeout,
@@ -302,13 +331,16 @@ fn run(cli: Cli) -> Result<(), RunError> {
             max_unbound_tokens,
             event_retention_days,
         } => {
-            tracing_subscriber::fmt()
+            let logs = tracing_subscriber::fmt()
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_default_env()
                         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
                 )
-                .with_writer(std::io::stderr)
-                .init();
+                .with_writer(std::io::stderr);
+            match log_format {
+                LogFormat::Text => logs.init(),
+                LogFormat::Json => logs.json().init(),
+            }
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -329,6 +361,9 @@ fn run(cli: Cli) -> Result<(), RunError> {
                 header_timeout: Duration::from_secs(header_timeout),
                 database: database.parse()?,
                 database_password_file,
+                database_pool: usize::from(database_pool),
+                database_wait: Duration::from_millis(database_wait_ms),
+                metrics_listen,
                 txn_auth: txn_auth.into(),
                 txn_lifetime,
                 limits: LimitConfig {

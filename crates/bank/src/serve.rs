@@ -67,6 +67,13 @@ pub struct ServeOptions {
     pub database: Database,
     /// PostgreSQL password file (0600).
     pub database_password_file: Option<PathBuf>,
+    /// Most PostgreSQL connections of this instance.
+    pub database_pool: usize,
+    /// Longest wait for a free PostgreSQL connection (then 503).
+    pub database_wait: Duration,
+    /// Operations listener (`/healthz`, `/readyz`, `/metrics`); none when
+    /// `None`.
+    pub metrics_listen: Option<String>,
     /// Per-source limits of `/v1/provision/*`.
     pub limits: LimitConfig,
     /// Connection caps and body pacing (both listeners).
@@ -149,6 +156,17 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
             source,
         })?;
     let admin_url = format!("http://{}", admin_listener.local_addr()?);
+    let metrics_listener = match &opts.metrics_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServeError::Listen {
+                    addr: addr.clone(),
+                    source,
+                })?,
+        ),
+        None => None,
+    };
 
     let stored = dir.stored_profile()?;
     let profile = StoredProfile {
@@ -178,6 +196,8 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
             let conn = connection_config(spec, opts.database_password_file.as_deref())?;
             tracing::info!("token-service database: PostgreSQL {}", describe(&conn));
             let mut pg = PgConfig::new(conn);
+            pg.pool_size = opts.database_pool;
+            pg.wait = opts.database_wait;
             pg.max_pending_sessions = opts.max_pending_sessions;
             let checks = key_checks(&kek, dir.api_key.expose().as_bytes(), dir.server_key.id());
             Db::open_postgres(pg, Arc::new(sealer), &checks).await?
@@ -225,6 +245,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         test_clock: opts.test_clock,
     });
     let admin_app = api::admin_router(Arc::clone(&state));
+    let ops_app = softtoken_token_service::metrics::ops_router(Arc::clone(&state));
     let provision_limits = Arc::new(Limits::new(opts.limits.clone()));
     let app = api::router(state)
         .layer(axum::middleware::from_fn_with_state(
@@ -237,6 +258,9 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         let mut out = std::io::stdout().lock();
         // Printed first, and worded so that readers of the
         // `listening on` line do not take it for the public address.
+        if let Some(l) = &metrics_listener {
+            writeln!(out, "metrics on http://{}", l.local_addr()?)?;
+        }
         writeln!(out, "admin api on {admin_url}")?;
         writeln!(out, "listening on {local_url}")?;
         out.flush()?;
@@ -247,7 +271,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         if opts.group_commit { "on" } else { "off" },
         if opts.test_clock { "ON" } else { "off" }
     );
-    let (public, admin) = tokio::join!(
+    let (public, admin, ops) = tokio::join!(
         accept_loop(
             listener,
             app,
@@ -260,8 +284,31 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
             opts.header_timeout,
             Connections::new(opts.conns.clone())
         ),
+        ops_loop(
+            metrics_listener,
+            ops_app,
+            opts.header_timeout,
+            Connections::new(opts.conns.clone())
+        ),
     );
-    public.and(admin)
+    public.and(admin).and(ops)
+}
+
+/// Serves the operations endpoints on their own listener, if any; never
+/// returns when there is none (so that it can be joined with the others).
+async fn ops_loop(
+    listener: Option<tokio::net::TcpListener>,
+    app: Router,
+    header_timeout: Duration,
+    conns: Arc<Connections>,
+) -> Result<(), ServeError> {
+    match listener {
+        Some(l) => accept_loop(l, app, header_timeout, conns).await,
+        None => {
+            shutdown().await;
+            Ok(())
+        }
+    }
 }
 
 /// The admin listener's default: loopback (of the public address's
