@@ -73,7 +73,8 @@ pub struct LoginGuard {
 }
 
 /// A reserved attempt. Dropping it without [`Reservation::succeeded`]
-/// leaves the attempt counted as a failure and frees the ID for the next one.
+/// leaves the attempt counted as a failure and frees the ID for the next
+/// one; the delay before that one counts from the drop.
 #[derive(Debug)]
 pub struct Reservation<'a> {
     guard: &'a LoginGuard,
@@ -154,6 +155,9 @@ impl Drop for Reservation<'_> {
             .unwrap_or_else(|p| p.into_inner());
         if let Some(a) = map.get_mut(&self.id) {
             a.in_flight = false;
+            // The delay runs from the end of the check, however long it took.
+            let end = Instant::now();
+            a.last = Some(a.last.map_or(end, |t| t.max(end)));
         }
     }
 }
@@ -259,7 +263,8 @@ mod tests {
     #[test]
     fn progressive_delay_then_hard_lock_then_notice_count() {
         let g = LoginGuard::default();
-        let mut t = Instant::now();
+        // A logical clock ahead of the real one (drops stamp the real time).
+        let mut t = Instant::now() + Duration::from_secs(3600);
         for _ in 0..FREE_FAILURES {
             drop(g.reserve("1", t).unwrap());
         }

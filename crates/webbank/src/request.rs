@@ -241,14 +241,38 @@ impl<T: DeserializeOwned> FromRequest<WebState> for CsrfForm<T> {
         let RawForm(bytes) = RawForm::from_request(req, state)
             .await
             .map_err(|r| PageError::Malformed(r.into_response().status()))?;
-        let sent = serde_urlencoded::from_bytes::<Token>(&bytes)
-            .map(|t| t.csrf)
-            .unwrap_or_default();
-        if !csrf::matches(&ctx.data.csrf, &sent) {
-            return Err(ctx.forgery());
+        match decode_csrf_form::<T>(&ctx.data.csrf, &bytes) {
+            Ok(f) => Ok(CsrfForm(f)),
+            Err(FormRefusal::Forgery) => Err(ctx.forgery()),
+            Err(_) => Err(PageError::Malformed(StatusCode::UNPROCESSABLE_ENTITY)),
         }
-        serde_urlencoded::from_bytes::<T>(&bytes)
-            .map(CsrfForm)
-            .map_err(|_| PageError::Malformed(StatusCode::UNPROCESSABLE_ENTITY))
     }
+}
+
+/// Why a form body was refused by [`decode_csrf_form`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FormRefusal {
+    /// The anti-forgery token is missing or does not match.
+    #[error("anti-forgery token does not match")]
+    Forgery,
+    /// The fields do not decode into the form.
+    #[error("malformed form")]
+    Malformed,
+}
+
+/// The form decoder of every POST: the `application/x-www-form-urlencoded`
+/// `body`'s [`csrf::FIELD`] is compared with `expected` (constant time)
+/// before anything else of it is decoded into `T`. Total on any input.
+pub fn decode_csrf_form<T: DeserializeOwned>(
+    expected: &str,
+    body: &[u8],
+) -> Result<T, FormRefusal> {
+    let sent = serde_urlencoded::from_bytes::<Token>(body)
+        .map(|t| t.csrf)
+        .unwrap_or_default();
+    if !csrf::matches(expected, &sent) {
+        return Err(FormRefusal::Forgery);
+    }
+    serde_urlencoded::from_bytes::<T>(body).map_err(|_| FormRefusal::Malformed)
 }

@@ -394,6 +394,12 @@ async fn concurrent_wrong_logins_run_one_password_check() {
         "{checks} checks"
     );
     assert_eq!(busy + checks, 50, "every other attempt was refused cheaply");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert_eq!(
+        web.state.argon2_permits.available_permits(),
+        cores,
+        "Argon2 is bounded by one permit per core, all returned"
+    );
 }
 
 fn transfer_form<'a>(otp: &'a str, csrf: &'a str) -> Vec<(&'static str, &'a str)> {
