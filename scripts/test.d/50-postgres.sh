@@ -15,7 +15,9 @@
 #      and started under load). Those tests return at once without
 #      SOFTTOKEN_TEST_DATABASE, so this stage checks that all of them ran;
 #   4. the operations listener (/healthz, /readyz, /metrics) and JSON logs
-#      of an instance on PostgreSQL (crates/bank/tests/pg_ops.rs).
+#      of an instance on PostgreSQL (crates/bank/tests/pg_ops.rs);
+#   5. the independent JavaScript STK1 client (tests/browser/stk1.mjs)
+#      against two instances on PostgreSQL.
 # Every loop in the tests is bounded in count and time; all traffic is on
 # 127.0.0.1 and the cluster's Unix socket.
 set -euo pipefail
@@ -58,4 +60,70 @@ echo "-- cargo test -p softtoken-bank --test pg_ops (metrics listener and JSON l
 out="$PG_DIR/pg_ops.out"
 cargo test -p softtoken-bank --test pg_ops "${LOCKED[@]}" 2>&1 | tee "$out" || fail "operations endpoints on PostgreSQL"
 grep -q "test result: ok. 2 passed" "$out" || fail "expected 2 operations tests to pass"
+
+# 5. The independent JavaScript STK1 client (tests/browser/stk1.mjs, the
+#    one bank.test.mjs pairs with) against two `serve` processes on one
+#    database: its spec vectors first, then pairing on instance A, binding
+#    and a verification on instance B, the same code again on A (replay),
+#    a fresh code on A.
+command -v node >/dev/null || fail "node is not installed (scripts/setup)"
+BIN="$CARGO_TARGET_DIR/debug/softtoken-bank"
+[ -x "$BIN" ] || fail "no binary at $BIN"
+SERVER_PIDS=()
+pg_on_exit() { local p; for p in "${SERVER_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+start_instance() { # NAME: data dir $PG_DIR/NAME; sets LAST_URL
+  local name="$1" url="" i
+  : >"$PG_DIR/$name.out"
+  "$BIN" serve --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data "$PG_DIR/$name" \
+    --kek-file "$PG_DIR/stk1.kek" --test-clock \
+    --database "$PG_URL" --database-password-file "$PG_PASSWORD_FILE" \
+    >"$PG_DIR/$name.out" 2>"$PG_DIR/$name.err" &
+  SERVER_PIDS+=("$!")
+  for i in $(seq 1 600); do
+    url=$(sed -n 's/^listening on \(http:\/\/[^ ]*\)$/\1/p' "$PG_DIR/$name.out")
+    [ -n "$url" ] && break
+    sleep 0.1
+  done
+  [ -n "$url" ] || { tail -n 20 "$PG_DIR/$name.err" >&2; fail "instance $name did not start"; }
+  LAST_URL="$url"
+}
+echo "-- node --test tests/browser/stk1.test.mjs (the JavaScript STK1 client's vectors)"
+(cd tests/browser && node --test stk1.test.mjs) || fail "stk1.test.mjs"
+echo "-- the JavaScript STK1 client against two instances on PostgreSQL"
+start_instance stk1-a
+URL_A="$LAST_URL"
+mkdir -m 0700 "$PG_DIR/stk1-b"
+for f in server-key api-key ops-key; do install -m 0600 "$PG_DIR/stk1-a/$f" "$PG_DIR/stk1-b/$f"; done
+start_instance stk1-b
+URL_B="$LAST_URL"
+"$BIN" profile --data "$PG_DIR/stk1-a" >"$PG_DIR/stk1-profile.json" || fail "softtoken-bank profile"
+cat >"$PG_DIR/stk1-pg.mjs" <<EOF
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { pair, totp } from '$PWD/tests/browser/stk1.mjs';
+const profile = JSON.parse(readFileSync('$PG_DIR/stk1-profile.json', 'utf8'));
+const key = readFileSync('$PG_DIR/stk1-a/api-key', 'utf8').trim();
+const [A, B] = [process.argv[2], process.argv[3]];
+const t = Math.floor(Date.now() / 1000 / 30) * 30 + 120;
+async function bank(base, path, body, time) {
+  const res = await fetch(base + path, { method: 'POST', body: JSON.stringify(body), headers: {
+    'content-type': 'application/json', authorization: 'Bearer ' + key, 'x-test-time': String(time) } });
+  return [res.status, await res.json()];
+}
+const verify = (base, otp, time) =>
+  bank(base, '/v1/bank/verify', { v: 1, customer_id: '6000001', otp, purpose: 'login' }, time);
+const tok = await pair(A, profile, t);
+let [st, body] = await bank(B, '/v1/bank/bind', { v: 1, customer_id: '6000001', serial: tok.serial, otp: totp(tok.key, t) }, t);
+assert.equal(st, 200, JSON.stringify(body));
+const code = totp(tok.key, t + 30);
+[st, body] = await verify(B, code, t + 30);
+assert.equal(st, 200, JSON.stringify(body));
+[st, body] = await verify(A, code, t + 30);
+assert.equal(st, 409, JSON.stringify(body));
+assert.equal(body.error, 'replay');
+[st, body] = await verify(A, totp(tok.key, t + 60), t + 60);
+assert.equal(st, 200, JSON.stringify(body));
+console.log('stk1.mjs on PostgreSQL: paired ' + tok.serial + ' on A, bound and verified on B, replay refused on A');
+EOF
+node "$PG_DIR/stk1-pg.mjs" "$URL_A" "$URL_B" || fail "the JavaScript STK1 client against PostgreSQL"
 echo "50-postgres: ok"
