@@ -354,13 +354,13 @@ impl TokenServiceClient {
         txn_id: &str,
         test_time: Option<&str>,
     ) -> Result<TxnStateOk, TokenServiceError> {
-        let body = TxnRef {
-            v: 1,
+        self.txn_ref_call(
+            "/v1/bank/transactions/status",
             customer_id,
             txn_id,
-        };
-        self.call("/v1/bank/transactions/status", &body, test_time)
-            .await
+            test_time,
+        )
+        .await
     }
 
     /// `POST /v1/bank/transactions/consume`: ok exactly once, only from
@@ -371,13 +371,29 @@ impl TokenServiceClient {
         txn_id: &str,
         test_time: Option<&str>,
     ) -> Result<TxnStateOk, TokenServiceError> {
+        self.txn_ref_call(
+            "/v1/bank/transactions/consume",
+            customer_id,
+            txn_id,
+            test_time,
+        )
+        .await
+    }
+
+    /// A back-end call whose body names one transaction of one customer.
+    async fn txn_ref_call(
+        &self,
+        path: &str,
+        customer_id: &str,
+        txn_id: &str,
+        test_time: Option<&str>,
+    ) -> Result<TxnStateOk, TokenServiceError> {
         let body = TxnRef {
             v: 1,
             customer_id,
             txn_id,
         };
-        self.call("/v1/bank/transactions/consume", &body, test_time)
-            .await
+        self.call(path, &body, test_time).await
     }
 
     /// `POST /v1/bank/transactions/verify_code`: the offline
