@@ -1,5 +1,8 @@
 //! Test doubles of the services: a settable clock, an in-memory token store
-//! with failure injection, and a clipboard that remembers what was copied.
+//! with failure injection, a clipboard that remembers what was copied, and
+//! scripted banks: [`FakeBank`] runs the real STK1 server maths in process
+//! (with failure injection and a call log), [`TxnBank`] answers STK1-TXN
+//! polls, [`OfflineBank`] never answers.
 //!
 //! Compiled only for the crate's own tests and with the `testing` feature
 //! (which the package's dev-dependency on itself turns on for its
@@ -10,15 +13,18 @@ use crate::services::clipboard::Clipboard;
 use crate::services::clock::Clock;
 use crate::services::directory::{BankEntry, PinnedKey};
 use crate::services::store::{PendingAdd, StoreError, TokenMeta, TokenStore};
-use softtoken_core::stk1::client::Paired;
-use softtoken_core::stk1::messages::{FinishRequest, FinishResponse, TokenState};
+use rand_core::OsRng;
+use softtoken_core::stk1::client::{ClientHandshake, Paired};
+use softtoken_core::stk1::messages::{Device, FinishRequest, FinishResponse, Platform, TokenState};
+use softtoken_core::stk1::server::{respond, PendingSession, ServerEphemeral, ServerKey};
+use softtoken_core::stk1::ErrorCode;
 use softtoken_core::txn::wire::{
     DecisionRequest, DecisionResponse, PollResponse, TxnState, WireTransaction,
 };
 use softtoken_core::txn::{TxnId, TxnKey, NONCE_LEN};
-use softtoken_core::{Secret, Serial};
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use softtoken_core::{Generator, Params, Secret, Serial};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// A clock that shows a set time until it is set again.
@@ -203,6 +209,209 @@ impl TokenStore for MemoryStore {
             }
         }
         Ok(())
+    }
+}
+
+/// Bank id of [`FakeBank::entry`].
+pub const BANK_ID: &str = "demo";
+/// Server key id of [`FakeBank::entry`].
+pub const KID: &str = "k1";
+/// Token-service URL of [`FakeBank::entry`].
+pub const URL: &str = "http://127.0.0.1:8700";
+/// RFC 6238 appendix B SHA-1 seed.
+pub const RFC_SEED: &[u8] = b"12345678901234567890";
+
+/// A bank that runs the real STK1 server side in process, at its own
+/// clock (the device's [`FixedClock`] plus [`FakeBank::server_skew`]).
+pub struct FakeBank {
+    /// The bank's STK1 server key (pinned by [`FakeBank::entry`]).
+    pub key: ServerKey,
+    /// The device's clock the bank's time is derived from.
+    pub clock: FixedClock,
+    /// The app's store, to record what was pending at `finish`.
+    pub store: Arc<MemoryStore>,
+    /// Bank clock − device clock, seconds.
+    pub server_skew: AtomicI64,
+    /// Token states by serial (`expired` when absent).
+    pub states: Mutex<HashMap<String, TokenState>>,
+    /// Status answers carry the bank time.
+    pub status_time: bool,
+    /// Provisioning sessions begun by `init`.
+    pub pending: Mutex<Vec<PendingSession>>,
+    /// When set, `init` fails with this error.
+    pub fail_init: Mutex<Option<ClientError>>,
+    /// When set, `finish` fails with this error.
+    pub fail_finish: Mutex<Option<ClientError>>,
+    /// When set, `status` fails with this error.
+    pub fail_status: Mutex<Option<ClientError>>,
+    /// Serials pending in the store when finish was called.
+    pub pending_at_finish: Mutex<Vec<Vec<String>>>,
+    /// Calls received, by name (`init`, `finish`, `status`).
+    pub calls: Mutex<Vec<&'static str>>,
+}
+
+impl FakeBank {
+    /// A bank on `clock` (no skew) for the app holding `store`.
+    pub fn new(clock: FixedClock, store: Arc<MemoryStore>) -> FakeBank {
+        FakeBank {
+            key: ServerKey::from_secret_bytes(KID, [7u8; 32]),
+            clock,
+            store,
+            server_skew: AtomicI64::new(0),
+            states: Mutex::new(HashMap::new()),
+            status_time: false,
+            pending: Mutex::new(Vec::new()),
+            fail_init: Mutex::new(None),
+            fail_finish: Mutex::new(None),
+            fail_status: Mutex::new(None),
+            pending_at_finish: Mutex::new(Vec::new()),
+            calls: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The directory entry pinning this bank's key.
+    pub fn entry(&self) -> BankEntry {
+        BankEntry {
+            id: BANK_ID.into(),
+            name: "デモ信用金庫".into(),
+            url: URL.into(),
+            keys: vec![PinnedKey {
+                kid: KID.into(),
+                public: self.key.public_bytes(),
+            }],
+        }
+    }
+
+    /// The bank's time, Unix seconds.
+    pub fn bank_now(&self) -> u64 {
+        self.clock
+            .now_unix()
+            .saturating_add_signed(self.server_skew.load(Ordering::SeqCst))
+    }
+
+    /// The bank's own view of a token's code at `unix`. Panics when no
+    /// session of `serial` was begun (a test's mistake).
+    pub fn bank_code(&self, serial: &str, unix: u64) -> String {
+        let p = lock(&self.pending);
+        let Some(s) = p.iter().find(|s| s.serial.as_str() == serial) else {
+            panic!("FakeBank: no session for serial {serial}");
+        };
+        match Generator::new(&s.token_key, Params::STK1).and_then(|g| g.totp(unix)) {
+            Ok(code) => code.as_str().to_owned(),
+            Err(e) => panic!("FakeBank: cannot compute the code: {e}"),
+        }
+    }
+
+    /// Sets the state `status` reports for `serial`.
+    pub fn set_state(&self, serial: &str, state: TokenState) {
+        lock(&self.states).insert(serial.into(), state);
+    }
+}
+
+impl BankClient for FakeBank {
+    fn init<'a>(
+        &'a self,
+        _bank: &'a BankEntry,
+        key: &'a PinnedKey,
+    ) -> BoxFuture<'a, Result<Paired, ClientError>> {
+        Box::pin(async move {
+            lock(&self.calls).push("init");
+            if let Some(e) = lock(&self.fail_init).clone() {
+                return Err(e);
+            }
+            let device = Device {
+                platform: Platform::Test,
+                app_version: "test".into(),
+            };
+            let (hs, req) = ClientHandshake::start(&mut OsRng, &key.kid, &key.public, device);
+            let (resp, pending) = respond(
+                &self.key,
+                &req,
+                ServerEphemeral::generate(&mut OsRng),
+                Serial::generate(&mut OsRng),
+                self.bank_now(),
+                300,
+            )
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+            lock(&self.pending).push(pending);
+            hs.finish(&resp).map_err(|_| ClientError::NotTheBank)
+        })
+    }
+
+    fn finish<'a>(
+        &'a self,
+        _url: &'a str,
+        request: &'a FinishRequest,
+    ) -> BoxFuture<'a, Result<FinishResponse, ClientError>> {
+        Box::pin(async move {
+            lock(&self.calls).push("finish");
+            lock(&self.pending_at_finish).push(self.store.pending());
+            if let Some(e) = lock(&self.fail_finish).clone() {
+                return Err(e);
+            }
+            let ok = lock(&self.pending)
+                .iter()
+                .any(|s| s.check_finish(request).is_ok());
+            if !ok {
+                return Err(ClientError::Refused {
+                    code: ErrorCode::ConfirmFailed,
+                });
+            }
+            self.set_state(request.serial.as_str(), TokenState::Issued);
+            Ok(FinishResponse {
+                v: 1,
+                serial: request.serial.clone(),
+                state: TokenState::Issued,
+                bind_by: self.bank_now() + 3600,
+            })
+        })
+    }
+
+    fn status<'a>(
+        &'a self,
+        _url: &'a str,
+        serial: &'a Serial,
+    ) -> BoxFuture<'a, Result<BankStatus, ClientError>> {
+        Box::pin(async move {
+            lock(&self.calls).push("status");
+            if let Some(e) = lock(&self.fail_status).clone() {
+                return Err(e);
+            }
+            let state = *lock(&self.states)
+                .get(serial.as_str())
+                .unwrap_or(&TokenState::Expired);
+            Ok(BankStatus {
+                state,
+                server_time: self.status_time.then(|| self.bank_now()),
+            })
+        })
+    }
+}
+
+/// A bank whose every call fails with "no network".
+pub struct OfflineBank;
+
+impl BankClient for OfflineBank {
+    fn init<'a>(
+        &'a self,
+        _: &'a BankEntry,
+        _: &'a PinnedKey,
+    ) -> BoxFuture<'a, Result<Paired, ClientError>> {
+        Box::pin(async { Err(ClientError::Network("connection refused".into())) })
+    }
+    fn finish<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a FinishRequest,
+    ) -> BoxFuture<'a, Result<FinishResponse, ClientError>> {
+        Box::pin(async { Err(ClientError::Network("connection refused".into())) })
+    }
+    fn status<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a Serial,
+    ) -> BoxFuture<'a, Result<BankStatus, ClientError>> {
+        Box::pin(async { Err(ClientError::Network("connection refused".into())) })
     }
 }
 
