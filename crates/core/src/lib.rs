@@ -80,4 +80,4 @@ pub mod verifier;
 pub use otp::{Algorithm, Code, Generator, OtpError, Params};
 pub use secret::Secret;
 pub use serial::{Serial, SerialError};
-pub use verifier::{Policy, TokenRecord, Verdict};
+pub use verifier::{OfflineVerdict, Policy, Scan, TokenRecord, Verdict};

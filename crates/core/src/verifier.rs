@@ -26,6 +26,12 @@
 //!
 //! All candidates are computed and compared (in constant time) whatever the
 //! result, so timing does not tell which step matched.
+//!
+//! The same rules decide for every storage backend and for the offline
+//! confirmation codes of STK1-TXN ([`Policy::check_offline`]): the
+//! candidate window ([`Policy::scan`]), the replay rule, and the failure
+//! and lock arithmetic ([`Policy::after_failure`], [`Policy::locks_at`]).
+//! A backend only stores the decision with its own conditional update.
 
 use crate::otp::{parse_value, Generator};
 use serde::{Deserialize, Serialize};
@@ -103,6 +109,47 @@ pub enum Verdict {
     Locked,
 }
 
+/// What one typed code matched among the candidate steps
+/// ([`Policy::scan`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Scan {
+    /// It matches a step after the last accepted one: the matching step
+    /// nearest the expected step.
+    Fresh(u64),
+    /// It matches only steps at or before the last accepted one (a
+    /// replay, not a failure).
+    Stale,
+    /// It matches no candidate (a failure).
+    Miss,
+}
+
+/// The result of checking an offline confirmation code
+/// ([`Policy::check_offline`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OfflineVerdict {
+    /// The code is good for `step` (after the last offline step): store
+    /// `last_offline_step = step` and reset the token's failures.
+    Accepted {
+        /// The offline step that matched.
+        step: u64,
+    },
+    /// The code matches only offline steps at or before the last accepted
+    /// one. Not a failure; nothing to store.
+    Replay,
+    /// Wrong or malformed: the token's shared failure count becomes
+    /// `fail_count`, locking it when `locked`.
+    Invalid {
+        /// Consecutive failures after this one.
+        fail_count: u32,
+        /// Whether the token is now locked.
+        locked: bool,
+    },
+    /// The token is locked; nothing to store.
+    Locked,
+}
+
 fn offset(base: u64, by: i64) -> Option<u64> {
     if by >= 0 {
         base.checked_add(by as u64)
@@ -155,24 +202,11 @@ impl Policy {
         let Some(value) = parse_value(otp, params.digits()) else {
             return self.fail(record);
         };
-        let mut fresh: Option<u64> = None;
-        let mut old = false;
-        self.for_each_candidate(record, now_step, |step| {
-            // Always compute and compare every candidate.
-            let hit = generator.check_value(value, step);
-            let is_fresh = record.last_step.is_none_or(|last| step > last);
-            if hit && is_fresh {
-                // Prefer the candidate nearest the expected step.
-                fresh = Some(match fresh {
-                    Some(prev) if prev.abs_diff(now_step) <= step.abs_diff(now_step) => prev,
-                    _ => step,
-                });
-            } else if hit {
-                old = true;
-            }
+        let scan = self.scan(record, now_step, record.last_step, |step| {
+            generator.check_value(value, step)
         });
-        match (fresh, old) {
-            (Some(step), _) => {
+        match scan {
+            Scan::Fresh(step) => {
                 let learned = step as i128 - now_step as i128;
                 let limit = self.max_learned_drift.max(record.drift.abs()) as i128;
                 let drift = learned.clamp(-limit, limit) as i64;
@@ -186,19 +220,95 @@ impl Policy {
                     step,
                 }
             }
-            (None, true) => Verdict::Replay,
-            (None, false) => self.fail(record),
+            Scan::Stale => Verdict::Replay,
+            Scan::Miss => self.fail(record),
         }
     }
 
+    /// Scans the candidate steps of `record` around `now_step`
+    /// ([`Policy::candidates`]) with `hit(step)` — called for **every**
+    /// candidate, whatever the result — and classifies the code against
+    /// `last`, the last accepted step of its kind (`record.last_step` for
+    /// codes, the last offline step for offline codes).
+    pub fn scan(
+        &self,
+        record: &TokenRecord,
+        now_step: u64,
+        last: Option<u64>,
+        mut hit: impl FnMut(u64) -> bool,
+    ) -> Scan {
+        let mut fresh: Option<u64> = None;
+        let mut old = false;
+        self.for_each_candidate(record, now_step, |step| {
+            let matched = hit(step);
+            let is_fresh = last.is_none_or(|l| step > l);
+            if matched && is_fresh {
+                // Prefer the candidate nearest the expected step.
+                fresh = Some(match fresh {
+                    Some(prev) if prev.abs_diff(now_step) <= step.abs_diff(now_step) => prev,
+                    _ => step,
+                });
+            } else if matched {
+                old = true;
+            }
+        });
+        match (fresh, old) {
+            (Some(step), _) => Scan::Fresh(step),
+            (None, true) => Scan::Stale,
+            (None, false) => Scan::Miss,
+        }
+    }
+
+    /// Whether `fail_count` consecutive failures lock a token.
+    pub fn locks_at(&self, fail_count: u32) -> bool {
+        fail_count >= self.lockout_limit
+    }
+
+    /// The failure count and lock after one more failure from
+    /// (`fail_count`, `locked`): the count grows by one (saturating) and
+    /// the token locks at [`Policy::lockout_limit`]; a lock is never
+    /// cleared here. A store that increments in place must apply the same
+    /// rule to the stored count.
+    pub fn after_failure(&self, fail_count: u32, locked: bool) -> (u32, bool) {
+        let n = fail_count.saturating_add(1);
+        (n, locked || self.locks_at(n))
+    }
+
     fn fail(&self, record: &TokenRecord) -> Verdict {
-        let fail_count = record.fail_count.saturating_add(1);
+        let (fail_count, locked) = self.after_failure(record.fail_count, record.locked);
         Verdict::Invalid {
             record: TokenRecord {
                 fail_count,
-                locked: record.locked || fail_count >= self.lockout_limit,
+                locked,
                 ..*record
             },
+        }
+    }
+
+    /// Checks an offline confirmation code for a token whose code record
+    /// is `record` (its drift and shared failure count and lock) and whose
+    /// last accepted offline step is `last_offline`, at offline step
+    /// `now_step`; `hit(step)` tells whether the typed code is the one of
+    /// `step` (called for every candidate). Candidates and the
+    /// nearest-step preference are those of the codes; the replay rule
+    /// uses `last_offline`; failures count in the token's one counter.
+    pub fn check_offline(
+        &self,
+        record: &TokenRecord,
+        last_offline: Option<u64>,
+        now_step: u64,
+        hit: impl FnMut(u64) -> bool,
+    ) -> OfflineVerdict {
+        if record.locked {
+            return OfflineVerdict::Locked;
+        }
+        match self.scan(record, now_step, last_offline, hit) {
+            Scan::Fresh(step) => OfflineVerdict::Accepted { step },
+            Scan::Stale => OfflineVerdict::Replay,
+            Scan::Miss => {
+                let (fail_count, locked) = self.after_failure(record.fail_count, record.locked);
+                OfflineVerdict::Invalid { fail_count, locked }
+            }
         }
     }
 
@@ -387,6 +497,73 @@ mod tests {
             p.verify(&g, &rec, &code_at(t + 16), NOW),
             Verdict::Accepted { .. }
         ));
+    }
+
+    #[test]
+    fn scan_classifies_against_the_given_last_step() {
+        let p = Policy::default();
+        let t = 1000;
+        let r = TokenRecord {
+            drift: 3,
+            ..Default::default()
+        };
+        let mut seen = Vec::new();
+        // Every candidate is looked at even after a hit.
+        let s = p.scan(&r, t, None, |step| {
+            seen.push(step);
+            step == t - 1 || step == t + 2
+        });
+        assert_eq!(s, Scan::Fresh(t - 1));
+        seen.sort_unstable();
+        assert_eq!(seen, vec![t - 1, t, t + 1, t + 2, t + 3, t + 4]);
+        assert_eq!(p.scan(&r, t, Some(t + 4), |s| s == t + 2), Scan::Stale);
+        assert_eq!(p.scan(&r, t, Some(t), |s| s == t + 2), Scan::Fresh(t + 2));
+        assert_eq!(p.scan(&r, t, None, |s| s == t + 5), Scan::Miss);
+    }
+
+    #[test]
+    fn offline_codes_share_the_lockout_and_have_their_own_replay_step() {
+        let p = Policy {
+            lockout_limit: 3,
+            ..Policy::default()
+        };
+        let t = 500;
+        // The codes' last_step does not matter to offline codes.
+        let r = TokenRecord {
+            last_step: Some(t + 1),
+            fail_count: 1,
+            ..Default::default()
+        };
+        assert_eq!(
+            p.check_offline(&r, None, t, |s| s == t),
+            OfflineVerdict::Accepted { step: t }
+        );
+        assert_eq!(
+            p.check_offline(&r, Some(t), t, |s| s == t),
+            OfflineVerdict::Replay
+        );
+        assert_eq!(
+            p.check_offline(&r, None, t, |_| false),
+            OfflineVerdict::Invalid {
+                fail_count: 2,
+                locked: false
+            }
+        );
+        let r = TokenRecord { fail_count: 2, ..r };
+        assert_eq!(
+            p.check_offline(&r, None, t, |_| false),
+            OfflineVerdict::Invalid {
+                fail_count: 3,
+                locked: true
+            }
+        );
+        let r = TokenRecord { locked: true, ..r };
+        assert_eq!(
+            p.check_offline(&r, None, t, |_| true),
+            OfflineVerdict::Locked
+        );
+        assert_eq!(p.after_failure(u32::MAX, false), (u32::MAX, true));
+        assert!(!p.locks_at(2) && p.locks_at(3));
     }
 
     #[test]

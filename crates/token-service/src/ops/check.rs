@@ -27,12 +27,31 @@ pub(crate) fn generator(ctx: &Ctx<'_>, t: &TokenRow) -> Result<Generator, Fault>
 }
 
 /// The result of checking one code against one token, after storing the
-/// record (compare-and-set).
+/// record (SQLite: compare-and-set; PostgreSQL: conditional update). The
+/// same for both backends, and so are the answers ([`Checked::refusal`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Checked {
     Accepted,
     Replay,
     Locked,
     Invalid { fail_count: u32, now_locked: bool },
+}
+
+impl Checked {
+    /// The answer to a code that was not accepted (`None` if it was):
+    /// `replay`, `locked` (also when this very failure locked the token),
+    /// or `invalid_code` with the failure count.
+    pub(crate) fn refusal(&self, invalid_code: ErrorCode) -> Option<Refusal> {
+        match *self {
+            Checked::Accepted => None,
+            Checked::Replay => Some(replay()),
+            Checked::Locked
+            | Checked::Invalid {
+                now_locked: true, ..
+            } => Some(locked()),
+            Checked::Invalid { fail_count, .. } => Some(invalid(invalid_code, fail_count)),
+        }
+    }
 }
 
 /// Verifies `otp` for token `t` and stores the verdict's record with a
@@ -89,19 +108,39 @@ pub(crate) fn issued_token(c: &Connection, typed: &str, now: u64) -> Result<Toke
 }
 
 /// `locked`.
-pub(crate) fn locked_refusal() -> Fault {
-    Fault::Refused(Refusal::new(
+pub(crate) fn locked() -> Refusal {
+    Refusal::new(
         ErrorCode::Locked,
         "the token is locked after too many wrong codes; the bank must unlock it",
-    ))
+    )
 }
 
 /// `replay`.
-pub(crate) fn replay_refusal() -> Fault {
-    Fault::Refused(Refusal::new(
+pub(crate) fn replay() -> Refusal {
+    Refusal::new(
         ErrorCode::Replay,
         "this one-time password was already used; wait for the next one",
-    ))
+    )
+}
+
+/// `code` (`invalid_otp`, `old_otp_invalid`) with the failure count.
+pub(crate) fn invalid(code: ErrorCode, fail_count: u32) -> Refusal {
+    Refusal::new(code, "the one-time password is not correct").with_fail_count(fail_count)
+}
+
+/// `no_token`: the customer has no active token.
+pub(crate) fn no_token() -> Refusal {
+    Refusal::new(ErrorCode::NoToken, "the customer has no active token")
+}
+
+/// [`locked`] as a fault.
+pub(crate) fn locked_refusal() -> Fault {
+    Fault::Refused(locked())
+}
+
+/// [`replay`] as a fault.
+pub(crate) fn replay_refusal() -> Fault {
+    Fault::Refused(replay())
 }
 
 /// Checks a code of the customer's active token; on failure returns the
@@ -116,43 +155,23 @@ pub(crate) fn check_active(
     purpose: &str,
 ) -> Result<TokenRow, Fault> {
     let Some(t) = active_token(c, customer)? else {
-        return refuse(ErrorCode::NoToken, "the customer has no active token");
+        return Err(Fault::Refused(no_token()));
     };
     let (checked, t) = check_and_store(c, ctx, t, otp, now)?;
+    let serial = Some(t.serial.as_str());
     match checked {
-        Checked::Accepted => Ok(t),
-        Checked::Replay => {
-            event(
-                c,
-                now,
-                Some(&t.serial),
-                Some(customer),
-                "replay",
-                Some(purpose),
-            )?;
-            Err(replay_refusal())
-        }
-        Checked::Locked => Err(locked_refusal()),
-        Checked::Invalid {
-            fail_count,
-            now_locked,
-        } => {
-            event(
-                c,
-                now,
-                Some(&t.serial),
-                Some(customer),
-                "failed",
-                Some(purpose),
-            )?;
+        Checked::Accepted => {}
+        Checked::Replay => event(c, now, serial, Some(customer), "replay", Some(purpose))?,
+        Checked::Locked => {}
+        Checked::Invalid { now_locked, .. } => {
+            event(c, now, serial, Some(customer), "failed", Some(purpose))?;
             if now_locked {
-                event(c, now, Some(&t.serial), Some(customer), "locked", None)?;
-                return Err(locked_refusal());
+                event(c, now, serial, Some(customer), "locked", None)?;
             }
-            Err(Fault::Refused(
-                Refusal::new(invalid_code, "the one-time password is not correct")
-                    .with_fail_count(fail_count),
-            ))
         }
+    }
+    match checked.refusal(invalid_code) {
+        None => Ok(t),
+        Some(r) => Err(Fault::Refused(r)),
     }
 }

@@ -13,6 +13,7 @@ use tokio_postgres::Row;
 
 use super::{PgCtx, PgFault, SWEEP_LOCK};
 use crate::ops;
+use crate::ops::check::{self, Checked, BIND_INVALID};
 use crate::refusal::Refusal;
 use softtoken_core::stk1::server::PendingSession;
 
@@ -311,26 +312,22 @@ const FAIL_LOGGED: &str = "WITH u AS (
     SELECT $4::bigint, serial, customer_id, 'locked', NULL FROM u WHERE locked)
   SELECT fail_count, locked FROM u";
 
-enum Checked {
-    Accepted,
-    Replay,
-    Locked,
-    Invalid {
-        fail_count: u32,
-        now_locked: bool,
-    },
-    /// The row was no longer in the expected state / record (re-read).
-    Changed,
-}
-
 /// Audit events written in the same statement as the verdict (the hot path).
 struct Logged<'a> {
     now: u64,
     purpose: &'a str,
 }
 
-/// Verifies `otp` against `t` and stores the verdict with one conditional
-/// statement; `Changed` when the row no longer matched (the caller re-reads).
+/// Verifies `otp` against `t` (the core's [`Policy::verify`]) and stores
+/// the verdict with one conditional statement; `None` when the row no
+/// longer matched (the caller re-reads).
+///
+/// A failure is counted in place (`fail_count = fail_count + 1`, locking
+/// at the limit — [`Policy::after_failure`] in SQL), so that concurrent
+/// failures on several instances all count without a retry.
+///
+/// [`Policy::verify`]: softtoken_core::Policy::verify
+/// [`Policy::after_failure`]: softtoken_core::Policy::after_failure
 async fn check_once<C: GenericClient>(
     c: &C,
     ctx: &PgCtx<'_>,
@@ -339,7 +336,7 @@ async fn check_once<C: GenericClient>(
     otp: &str,
     now: u64,
     logged: Option<&Logged<'_>>,
-) -> Result<Checked, PgFault> {
+) -> Result<Option<Checked>, PgFault> {
     let state = t.state.clone();
     match ctx.cfg.policy.verify(gen, &t.record, otp, now) {
         Verdict::Accepted { record, step } => {
@@ -369,9 +366,9 @@ async fn check_once<C: GenericClient>(
             };
             if n == 1 {
                 t.record = record;
-                Ok(Checked::Accepted)
+                Ok(Some(Checked::Accepted))
             } else {
-                Ok(Checked::Changed)
+                Ok(None)
             }
         }
         Verdict::Invalid { .. } => {
@@ -391,24 +388,24 @@ async fn check_once<C: GenericClient>(
                 }
             };
             let Some(row) = row else {
-                return Ok(Checked::Changed);
+                return Ok(None);
             };
             let fails: i32 = row.try_get(0)?;
             let locked: bool = row.try_get(1)?;
             t.record.fail_count = fails.max(0) as u32;
             t.record.locked = locked;
-            Ok(Checked::Invalid {
+            Ok(Some(Checked::Invalid {
                 fail_count: t.record.fail_count,
                 now_locked: locked,
-            })
+            }))
         }
-        Verdict::Replay => Ok(Checked::Replay),
-        _ => Ok(Checked::Locked),
+        Verdict::Replay => Ok(Some(Checked::Replay)),
+        _ => Ok(Some(Checked::Locked)),
     }
 }
 
 /// `check_once` on a row locked by this transaction (it cannot change
-/// under us; `Changed` would be a broken invariant).
+/// under us; a changed row would be a broken invariant: rolled back, 503).
 async fn check_locked<C: GenericClient>(
     c: &C,
     ctx: &PgCtx<'_>,
@@ -418,36 +415,21 @@ async fn check_locked<C: GenericClient>(
 ) -> Result<(Checked, TokenRow), PgFault> {
     let gen = generator(ctx, &t)?;
     match check_once(c, ctx, &gen, &mut t, otp, now, None).await? {
-        Checked::Changed => Err(PgFault::Retry),
-        other => Ok((other, t)),
+        None => Err(PgFault::Retry),
+        Some(checked) => Ok((checked, t)),
     }
 }
 
 fn locked_refusal() -> PgFault {
-    PgFault::Refused(Refusal::new(
-        ErrorCode::Locked,
-        "the token is locked after too many wrong codes; the bank must unlock it",
-    ))
+    check::locked().into()
 }
 
 fn replay_refusal() -> PgFault {
-    PgFault::Refused(Refusal::new(
-        ErrorCode::Replay,
-        "this one-time password was already used; wait for the next one",
-    ))
+    check::replay().into()
 }
 
 fn no_token() -> PgFault {
-    PgFault::Refused(Refusal::new(
-        ErrorCode::NoToken,
-        "the customer has no active token",
-    ))
-}
-
-fn invalid_otp(code: ErrorCode, fail_count: u32) -> PgFault {
-    PgFault::Refused(
-        Refusal::new(code, "the one-time password is not correct").with_fail_count(fail_count),
-    )
+    check::no_token().into()
 }
 
 async fn verify_fast<C: GenericClient>(
@@ -467,32 +449,25 @@ async fn verify_fast<C: GenericClient>(
             return Err(no_token());
         };
         let gen = generator(ctx, &t)?;
-        match check_once(c, ctx, &gen, &mut t, otp, now, Some(&logged)).await? {
-            Checked::Accepted => return Ok(()),
-            Checked::Replay => {
-                event(
-                    c,
-                    now,
-                    Some(&t.serial),
-                    Some(customer),
-                    "replay",
-                    Some(purpose.as_str()),
-                )
-                .await?;
-                return Err(replay_refusal());
-            }
-            Checked::Locked => return Err(locked_refusal()),
-            Checked::Invalid {
-                fail_count,
-                now_locked,
-            } => {
-                if now_locked {
-                    return Err(locked_refusal());
-                }
-                return Err(invalid_otp(ErrorCode::InvalidOtp, fail_count));
-            }
-            Checked::Changed => continue,
+        let Some(checked) = check_once(c, ctx, &gen, &mut t, otp, now, Some(&logged)).await? else {
+            continue;
+        };
+        // `failed` and `locked` were written by the failure's statement.
+        if checked == Checked::Replay {
+            event(
+                c,
+                now,
+                Some(&t.serial),
+                Some(customer),
+                "replay",
+                Some(purpose.as_str()),
+            )
+            .await?;
         }
+        return match checked.refusal(ErrorCode::InvalidOtp) {
+            None => Ok(()),
+            Some(r) => Err(r.into()),
+        };
     }
     // Three concurrent changes in a row: nothing of ours was written.
     Err(PgFault::Retry)
@@ -725,8 +700,6 @@ async fn status<C: GenericClient>(c: &C, serial: &Serial, now: u64) -> Result<To
     Ok(state)
 }
 
-const BIND_INVALID: &str = "the serial number or the one-time password is not valid";
-
 /// An issued, unexpired token for a typed serial (row locked), or
 /// `serial_or_otp_invalid`.
 async fn issued_token<C: GenericClient>(c: &C, typed: &str, now: u64) -> Result<TokenRow, PgFault> {
@@ -790,7 +763,6 @@ async fn bind<C: GenericClient>(
             }
             refuse(ErrorCode::SerialOrOtpInvalid, BIND_INVALID)
         }
-        Checked::Changed => Err(PgFault::Retry),
     }
 }
 
@@ -808,41 +780,22 @@ async fn check_active<C: GenericClient>(
         return Err(no_token());
     };
     let (checked, t) = check_locked(c, ctx, t, otp, now).await?;
+    let serial = Some(t.serial.as_str());
     match checked {
-        Checked::Accepted => Ok(t),
+        Checked::Accepted | Checked::Locked => {}
         Checked::Replay => {
-            event(
-                c,
-                now,
-                Some(&t.serial),
-                Some(customer),
-                "replay",
-                Some(purpose),
-            )
-            .await?;
-            Err(replay_refusal())
+            event(c, now, serial, Some(customer), "replay", Some(purpose)).await?;
         }
-        Checked::Locked => Err(locked_refusal()),
-        Checked::Invalid {
-            fail_count,
-            now_locked,
-        } => {
-            event(
-                c,
-                now,
-                Some(&t.serial),
-                Some(customer),
-                "failed",
-                Some(purpose),
-            )
-            .await?;
+        Checked::Invalid { now_locked, .. } => {
+            event(c, now, serial, Some(customer), "failed", Some(purpose)).await?;
             if now_locked {
-                event(c, now, Some(&t.serial), Some(customer), "locked", None).await?;
-                return Err(locked_refusal());
+                event(c, now, serial, Some(customer), "locked", None).await?;
             }
-            Err(invalid_otp(invalid_code, fail_count))
         }
-        Checked::Changed => Err(PgFault::Retry),
+    }
+    match checked.refusal(invalid_code) {
+        None => Ok(t),
+        Some(r) => Err(r.into()),
     }
 }
 
@@ -1007,7 +960,7 @@ async fn change(
                     }
                     refuse(ErrorCode::SerialOrOtpInvalid, BIND_INVALID)
                 }
-                Checked::Accepted | Checked::Changed => Err(PgFault::Retry),
+                Checked::Accepted => Err(PgFault::Retry),
             }
         }
     }

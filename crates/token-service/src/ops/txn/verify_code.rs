@@ -34,6 +34,7 @@ use softtoken_core::stk1::messages::{ErrorCode, OtpText};
 use softtoken_core::txn::offline_step;
 use softtoken_core::txn::wire::TxnState;
 use softtoken_core::txn::TxnId;
+use softtoken_core::OfflineVerdict;
 
 use super::{
     customer_txn, token_gone, token_keys, transaction, txn_decided, txn_event, txn_expired,
@@ -97,26 +98,16 @@ impl Operation for VerifyCode {
             fail_count: t.record.fail_count,
             locked: t.record.locked,
         };
-        let now_step = offline_step(now);
-        let mut fresh: Option<u64> = None;
-        let mut stale = false;
-        for step in ctx.cfg.policy.candidates(&t.record, now_step) {
-            // Every candidate is computed and compared.
-            let hit = k_ocra.check_offline_code(question, step, &self.code);
-            let is_fresh = old.last_offline_step.is_none_or(|last| step > last);
-            if hit && is_fresh {
-                fresh = Some(match fresh {
-                    Some(prev) if prev.abs_diff(now_step) <= step.abs_diff(now_step) => prev,
-                    _ => step,
-                });
-            } else if hit {
-                stale = true;
-            }
-        }
+        let verdict = ctx.cfg.policy.check_offline(
+            &t.record,
+            old.last_offline_step,
+            offline_step(now),
+            |step| k_ocra.check_offline_code(question, step, &self.code),
+        );
         drop(k_ocra);
         let txn_id = &self.txn_id;
-        match (fresh, stale) {
-            (Some(step), _) => {
+        match verdict {
+            OfflineVerdict::Accepted { step } => {
                 let new = OfflineRecord {
                     last_offline_step: Some(step),
                     fail_count: 0,
@@ -134,7 +125,7 @@ impl Operation for VerifyCode {
                 txn_event(c, now, &t.serial, Some(customer), "txn_consumed", txn_id)?;
                 Ok(())
             }
-            (None, true) => {
+            OfflineVerdict::Replay => {
                 event(
                     c,
                     now,
@@ -145,11 +136,10 @@ impl Operation for VerifyCode {
                 )?;
                 Err(replay_refusal())
             }
-            (None, false) => {
-                let fail_count = old.fail_count.saturating_add(1);
+            OfflineVerdict::Invalid { fail_count, locked } => {
                 let new = OfflineRecord {
                     fail_count,
-                    locked: fail_count >= ctx.cfg.policy.lockout_limit,
+                    locked,
                     ..old
                 };
                 if !cas_offline(c, &t.serial, &old, &new)? {
@@ -175,6 +165,8 @@ impl Operation for VerifyCode {
                     .with_fail_count(fail_count),
                 ))
             }
+            // Checked above; a token locked meanwhile is refused as such.
+            _ => Err(locked_refusal()),
         }
     }
 }
