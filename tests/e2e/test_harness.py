@@ -15,7 +15,7 @@ import urllib.parse
 from pathlib import Path
 
 from . import __main__ as cli
-from . import read_token
+from . import read_token, read_txn
 from .bank import DEMO_CUSTOMER, Bank, Customer
 from .read_token import Code
 from .session import Display, E2EError, Processes, Session, Window, _read_line, wait_until
@@ -151,6 +151,29 @@ class WindowTest(unittest.TestCase):
         with self.assertRaisesRegex(E2EError, "stays at x=0 instead of x=400"):
             Window(d, "7", "t").move_to(400, 0, tries=2)
         self.assertEqual(d.commands.count(["xdotool", "windowmove"]), 2)
+
+
+class ReadTxnTest(unittest.TestCase):
+    W = read_txn.Word
+
+    def test_find_a_word_or_a_phrase_on_one_line(self):
+        ws = [self.W(10, 100, 50, 16, "Reject"), self.W(64, 100, 30, 16, "this"),
+              self.W(10, 200, 50, 16, "Reject"), self.W(64, 201, 12, 16, "it."),
+              self.W(10, 300, 50, 16, "(Back)")]
+        self.assertEqual(read_txn.find(ws, "Reject").y, 100)
+        self.assertEqual(read_txn.find(ws, "Back").x, 10)
+        it = read_txn.find(ws, "it", after="Reject")
+        self.assertEqual((it.x, it.y, it.text), (10, 200, "Reject it"))
+        self.assertEqual(it.center, (10 + (76 - 10) // 2, 200 + 8))
+        self.assertIsNone(read_txn.find(ws, "this", after="Approve"))
+        # Words on different lines are no phrase.
+        ws = [self.W(10, 100, 50, 16, "Reject"), self.W(10, 140, 12, 16, "it")]
+        self.assertIsNone(read_txn.find(ws, "it", after="Reject"))
+
+    def test_click_moves_within_the_window_then_clicks(self):
+        d = FakeDisplay(0)
+        Window(d, "7", "t").click(5, 6)
+        self.assertEqual(d.commands, [["xdotool", "mousemove"], ["xdotool", "click"]])
 
 
 class BankTest(unittest.TestCase):
