@@ -17,6 +17,9 @@ pub struct Options {
     pub pair_link: Option<String>,
     /// `--lang ja|en`: override the system language.
     pub lang: Option<Lang>,
+    /// `--qa`: show the QA panel (clock shift, profiles, raw bank status,
+    /// an action log). Desktop simulator only; a mobile build refuses it.
+    pub qa: bool,
     /// `--help`.
     pub help: bool,
 }
@@ -43,7 +46,7 @@ pub enum CliError {
 
 /// Usage text.
 pub const USAGE: &str = "softtoken [--profile DIR] [--clock-offset SECONDS] \
-[--bank-profile FILE]... [--pair-link URL] [--lang ja|en]";
+[--bank-profile FILE]... [--pair-link URL] [--lang ja|en] [--qa]";
 
 /// Parses the arguments after the program name. Accepts `--flag value`
 /// and `--flag=value`.
@@ -87,6 +90,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, CliErro
                     }
                 });
             }
+            "--qa" if inline.is_none() => o.qa = true,
             "-h" | "--help" => o.help = true,
             _ => return Err(CliError::Unknown(arg)),
         }
@@ -114,8 +118,10 @@ mod tests {
             "softtoken://pair?v=1",
             "--lang",
             "en",
+            "--qa",
         ])
         .unwrap();
+        assert!(o.qa);
         assert_eq!(o.profile, Some(PathBuf::from("/tmp/a")));
         assert_eq!(o.clock_offset, -40);
         assert_eq!(o.bank_profiles, vec![PathBuf::from("b.json")]);
@@ -138,5 +144,13 @@ mod tests {
             Err(CliError::BadValue { .. })
         ));
         assert!(matches!(p(&["--bogus"]), Err(CliError::Unknown(_))));
+        // A switch takes no value.
+        assert!(matches!(p(&["--qa=1"]), Err(CliError::Unknown(_))));
+    }
+
+    #[test]
+    fn qa_is_off_unless_asked_for() {
+        assert!(!p(&[]).unwrap().qa);
+        assert!(!p(&["--profile", "/tmp/a"]).unwrap().qa);
     }
 }

@@ -14,6 +14,8 @@ pub mod notices;
 pub mod offline;
 pub mod pair;
 pub mod problem;
+#[cfg(any(feature = "desktop", feature = "testing", test))]
+pub mod qa;
 pub mod state;
 pub mod token;
 pub mod tokens;
