@@ -171,6 +171,34 @@ class Mitb(Scenario):
             raise E2EError(f"window {app.name} never showed {phrase!r} "
                            f"(last screenshot {png.name})") from None
 
+    def japanese_shot(self, app: App, name: str, account: str) -> None:
+        """Switches the window to Japanese with the header's language toggle,
+        saves screenshot `name` (the README's), checks the screen still shows
+        `account`, and switches back to English (checked by OCR)."""
+        png = self.work / "lang.png"
+        app.window.screenshot(png)
+        width = app.window.geometry().width
+        toggle = next((w for w in read_txn.words(str(png)) if w.y < 50 and w.x > width // 2), None)
+        if toggle is None:
+            raise E2EError(f"window {app.name}: no language toggle in the header")
+        app.window.click(*toggle.center)
+
+        def japanese():
+            app.window.screenshot(png)
+            if read_txn.find(read_txn.words(str(png)), "Approve") is not None:
+                return False
+            try:
+                return read_txn.account_number(str(png))[0] == account
+            except Unreadable:
+                return False
+
+        wait_until(f"window {app.name} in Japanese showing {account}", japanese, 20, 0.5)
+        self.shot(app, name)
+        self.click_word(app, "English")
+        wait_until(f"window {app.name} back in English",
+                   lambda: read_txn.find(read_txn.words(str(app.window.screenshot(png))),
+                                         "Approve"), 20, 0.5)
+
     def back_to_token_screen(self) -> None:
         """「‹ Back」: the token screen again, which polls again for 3 minutes."""
         self.click_word(self.phone, "Back")
@@ -226,6 +254,7 @@ class Mitb(Scenario):
         if "12,000" not in read_txn.text(shown.words):
             raise E2EError(f"{what}: the window does not show the amount 12,000")
         say(f"{what}: the window shows account {shown.account} (the malware's), amount 12,000")
+        self.japanese_shot(app, "app-txn-tampered-ja", MULE)
 
         self.undecided(what, receipts=0)
         say(f"{what}: {UNDECIDED_S} s without a decision in the app: still 取引認証, nothing executed")
