@@ -143,6 +143,7 @@ pub enum Msg {
     TxnPollFailed,
     TxnInvalid,
     TxnExpired,
+    TxnLinkUnknown,
 }
 
 /// The text of `msg` in `lang`.
@@ -351,6 +352,10 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         TxnExpired => (
             "この取引は有効期限が切れました。",
             "This transaction has expired.",
+        ),
+        TxnLinkUnknown => (
+            "リンクのトークンはこのアプリに登録されていないため、取引を確認できません。登録済みのトークンでお手続きください。",
+            "The link names a token that is not registered in this app, so no transaction was checked. Please use a registered token.",
         ),
     };
     match lang {

@@ -1,6 +1,8 @@
 //! softtoken: the soft-token app, and on Linux the desktop simulator for QA
 //! (`--profile DIR`, `--clock-offset SECONDS`, `--bank-profile FILE`,
-//! `--pair-link URL`, `--lang ja|en`).
+//! `--pair-link URL`, `--lang ja|en`). A `softtoken:` URL argument (a
+//! pairing or transaction link, as a desktop URL handler passes it) is
+//! opened as if the OS had delivered it.
 // `unsafe` only in the iOS FFI module (`platform::ios_native`, which opts
 // out with `#[allow(unsafe_code)]` and a SAFETY note per block).
 #![deny(unsafe_code)]
@@ -10,6 +12,7 @@
 mod platform;
 
 use dioxus::prelude::*;
+use platform::deep_link::{self, Link};
 use platform::link_inbox::LinkInbox;
 use softtoken::cli::{self, Options};
 use softtoken::i18n::Lang;
@@ -17,6 +20,7 @@ use softtoken::services::clipboard::{Clipboard, WebviewClipboard};
 use softtoken::services::http::HttpBankClient;
 use softtoken::services::keystore::{Profile, ProfileStore};
 use softtoken::services::{BankDirectory, Services, SystemClock};
+use softtoken::ui::transaction::triggers::TxnTriggers;
 use softtoken::ui::{App, StartOptions};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -73,26 +77,37 @@ impl Clipboard for PlatformClipboard {
     }
 }
 
-/// Feeds pairing links the OS delivers while the app runs into `inbox`:
-/// iOS (and macOS) `Event::Opened`; on Android, the activity's intent on
-/// every resume (`onNewIntent` stores it, `onResume` follows).
+/// Feeds what the OS reports while the app runs to the UI: links into
+/// `inbox` (iOS and macOS `Event::Opened`; on Android, the activity's
+/// intent on every resume, which `onNewIntent` stored), and the app's
+/// activity into `triggers`: window focus and phone resume are "came to
+/// the foreground" (a shown token polls once), phone suspend is "hidden"
+/// (nothing polls). A window losing focus stays visible (the simulator
+/// next to a browser keeps polling); the web view reports a minimised or
+/// hidden window itself (`visibilitychange`).
 #[cfg(any(feature = "desktop", feature = "mobile"))]
-fn on_os_event<T>(inbox: &LinkInbox, event: &tao::event::Event<'_, T>) {
+fn on_os_event<T>(inbox: &LinkInbox, triggers: &TxnTriggers, event: &tao::event::Event<'_, T>) {
+    use tao::event::{Event, WindowEvent};
     match event {
-        tao::event::Event::Opened { urls } => {
-            let link = platform::deep_link::first_pairing_link(urls.iter().map(|u| u.as_str()));
-            match link {
-                Some(link) => {
-                    inbox.offer(&link);
-                }
+        Event::Opened { urls } => {
+            match deep_link::first_link(urls.iter().map(|u| u.as_str())) {
+                Some(link) => inbox.put(link),
                 // The URLs themselves are not logged (outside input).
                 None => eprintln!(
-                    "softtoken: opened with {} URL(s), none a pairing link",
+                    "softtoken: opened with {} URL(s), none a softtoken link",
                     urls.len()
                 ),
             }
         }
-        tao::event::Event::Resumed => take_android_link(inbox),
+        Event::Resumed => {
+            triggers.foreground();
+            take_android_link(inbox);
+        }
+        Event::Suspended => triggers.set_visible(false),
+        Event::WindowEvent {
+            event: WindowEvent::Focused(true),
+            ..
+        } => triggers.foreground(),
         _ => {}
     }
 }
@@ -109,10 +124,10 @@ fn take_android_link(inbox: &LinkInbox) {
                 inbox.offer(&link);
             }
             Ok(None) => {}
-            Err(e) => eprintln!("softtoken: pairing link: {e}"),
+            Err(e) => eprintln!("softtoken: link: {e}"),
         });
     if let Err(e) = spawned {
-        eprintln!("softtoken: pairing link: no thread to read the intent: {e}");
+        eprintln!("softtoken: link: no thread to read the intent: {e}");
     }
 }
 
@@ -120,33 +135,53 @@ fn take_android_link(inbox: &LinkInbox) {
 fn take_android_link(_: &LinkInbox) {}
 
 /// The root component: [`App`], restarted at the pairing screen whenever a
-/// pairing link arrives in the [`LinkInbox`] context while the app runs.
+/// pairing link arrives in the [`LinkInbox`] context; a transaction link
+/// goes to the [`TxnTriggers`] context, which `App` routes (the held
+/// token's transaction screen, or a notice) without a restart.
 ///
-/// Needs the root contexts `Services`, `StartOptions` and `LinkInbox`. A
-/// restart remounts `App` with `StartOptions::pair_link` set, exactly as a
-/// cold start from that link: the screen the customer was on is left (the
-/// token store is untouched) and the language returns to the start
-/// language. A link already waiting at mount (iOS cold start: `Opened`
-/// before the first render) is used when no start link was given.
+/// Needs the root contexts `Services`, `StartOptions`, `LinkInbox` and
+/// `TxnTriggers`. A restart remounts `App` with `StartOptions::pair_link`
+/// set, exactly as a cold start from that link: the screen the customer
+/// was on is left (the token store is untouched) and the language returns
+/// to the start language. A link already waiting at mount (a URL argument,
+/// the Android launch intent, iOS `Opened` before the first render) is
+/// used as well; a waiting pairing link only when no start link was given.
 #[component]
 fn Root() -> Element {
     let initial = use_context::<StartOptions>();
     let inbox = use_context::<LinkInbox>();
+    let triggers = use_context::<TxnTriggers>();
     let mut start = use_signal({
         let inbox = inbox.clone();
-        move || StartOptions {
-            pair_link: initial.pair_link.clone().or_else(|| inbox.take()),
-            ..initial
+        let triggers = triggers.clone();
+        move || {
+            let waiting = match inbox.take() {
+                Some(Link::Pair(link)) => Some(link),
+                Some(Link::Txn(link)) => {
+                    triggers.open_link(link);
+                    None
+                }
+                None => None,
+            };
+            StartOptions {
+                pair_link: initial.pair_link.clone().or(waiting),
+                ..initial
+            }
         }
     });
     let mut restarts = use_signal(|| 0_u64);
     use_future(move || {
         let inbox = inbox.clone();
+        let triggers = triggers.clone();
         async move {
             loop {
-                let link = inbox.next().await;
-                start.write().pair_link = Some(link);
-                restarts += 1;
+                match inbox.next().await {
+                    Link::Pair(link) => {
+                        start.write().pair_link = Some(link);
+                        restarts += 1;
+                    }
+                    Link::Txn(link) => triggers.open_link(link),
+                }
             }
         }
     });
@@ -184,7 +219,8 @@ fn directory(opts: &Options) -> BankDirectory {
 
 fn main() {
     platform::on_launch();
-    let opts = cli::parse(std::env::args().skip(1)).unwrap_or_else(|e| fail(&e.to_string()));
+    let (urls, args) = deep_link::split_link_args(std::env::args().skip(1));
+    let opts = cli::parse(args).unwrap_or_else(|e| fail(&e.to_string()));
     if opts.help {
         println!("usage: {}", cli::USAGE);
         return;
@@ -202,22 +238,29 @@ fn main() {
     };
     let start = StartOptions {
         lang: opts.lang.unwrap_or_else(Lang::system),
-        pair_link: opts
-            .pair_link
-            .clone()
-            .or_else(|| match platform::take_pending_link() {
-                Ok(link) => link,
-                Err(e) => {
-                    eprintln!("softtoken: pairing link: {e}");
-                    None
-                }
-            }),
+        pair_link: opts.pair_link.clone(),
     };
+    // Links at launch, oldest first, so the newest is kept: URL arguments,
+    // then the Android launch intent.
     let inbox = LinkInbox::default();
+    for url in &urls {
+        if !inbox.offer(url) {
+            eprintln!("softtoken: a URL argument is not a softtoken link; ignored");
+        }
+    }
+    match platform::take_pending_link() {
+        Ok(Some(link)) => {
+            inbox.offer(&link);
+        }
+        Ok(None) => {}
+        Err(e) => eprintln!("softtoken: link: {e}"),
+    }
+    let triggers = TxnTriggers::default();
     let builder = dioxus::LaunchBuilder::new()
         .with_context(services)
         .with_context(start)
-        .with_context(inbox.clone());
+        .with_context(inbox.clone())
+        .with_context(triggers.clone());
     #[cfg(feature = "desktop")]
     let builder = {
         use dioxus::desktop::{Config, LogicalSize, WindowBuilder};
@@ -241,7 +284,7 @@ fn main() {
                 .with_custom_head(platform::webview::head_html())
                 .with_navigation_handler(platform::webview::allow_navigation)
                 .with_disable_context_menu(platform::webview::CONTEXT_MENU_DISABLED)
-                .with_custom_event_handler(move |event, _| on_os_event(&inbox, event)),
+                .with_custom_event_handler(move |event, _| on_os_event(&inbox, &triggers, event)),
         )
     };
     #[cfg(all(feature = "mobile", not(feature = "desktop")))]
@@ -251,7 +294,7 @@ fn main() {
             .with_custom_head(platform::webview::head_html())
             .with_navigation_handler(platform::webview::allow_navigation)
             .with_disable_context_menu(platform::webview::CONTEXT_MENU_DISABLED)
-            .with_custom_event_handler(move |event, _| on_os_event(&inbox, event)),
+            .with_custom_event_handler(move |event, _| on_os_event(&inbox, &triggers, event)),
     );
     builder.launch(Root);
 }
@@ -269,10 +312,26 @@ mod tests {
 
     /// `Root` over an empty in-memory store and the built-in directory.
     fn root(start_link: Option<&str>, inbox: &LinkInbox) -> VirtualDom {
+        root_over(
+            start_link,
+            inbox,
+            &TxnTriggers::default(),
+            Arc::new(MemoryStore::default()),
+            Arc::new(HttpBankClient::default()),
+        )
+    }
+
+    fn root_over(
+        start_link: Option<&str>,
+        inbox: &LinkInbox,
+        triggers: &TxnTriggers,
+        store: Arc<dyn softtoken::services::TokenStore>,
+        bank: Arc<dyn softtoken::services::BankClient>,
+    ) -> VirtualDom {
         let services = Services {
             clock: Arc::new(FixedClock::at(1_800_000_000)),
-            store: Arc::new(MemoryStore::default()),
-            bank: Arc::new(HttpBankClient::default()),
+            store,
+            bank,
             directory: Arc::new(BankDirectory::builtin()),
             clipboard: Arc::new(MemoryClipboard::default()),
         };
@@ -282,9 +341,77 @@ mod tests {
                 lang: Lang::Ja,
                 pair_link: start_link.map(str::to_owned),
             })
-            .with_root_context(inbox.clone());
+            .with_root_context(inbox.clone())
+            .with_root_context(triggers.clone());
         dom.rebuild_in_place();
         dom
+    }
+
+    const TXN_SERIAL: &str = "K7M3Q9XZ2PD0";
+
+    /// Two tokens of bank `demo` (so the app starts on the list, where
+    /// nothing polls), `K7M3Q9XZ2PD0` among them.
+    fn two_tokens() -> Arc<MemoryStore> {
+        use softtoken::services::TokenMeta;
+        use softtoken_core::{Secret, Serial};
+        let meta = |serial: &str| TokenMeta {
+            serial: Serial::parse_strict(serial).unwrap(),
+            bank_id: "demo".into(),
+            bank_name: "デモ信用金庫".into(),
+            url: "http://127.0.0.1:8700".into(),
+            paired_at: 1_700_000_000,
+            bind_by: None,
+            clock_offset: None,
+        };
+        Arc::new(MemoryStore::with_tokens(vec![
+            (meta(TXN_SERIAL), Secret::from_slice(&[7; 20])),
+            (meta("2V0716016FKF"), Secret::from_slice(&[8; 20])),
+        ]))
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn a_transaction_link_opens_the_held_tokens_transaction_screen() {
+        use softtoken::services::testing::TxnBank;
+        let inbox = LinkInbox::default();
+        let triggers = TxnTriggers::default();
+        let bank = Arc::new(TxnBank::at(1_800_000_000));
+        let mut dom = root_over(None, &inbox, &triggers, two_tokens(), bank.clone());
+        let before = settle(&mut dom).await;
+        assert!(!before.contains(r#"id="txn-title""#), "{before}");
+        assert!(
+            bank.polls.lock().unwrap().is_empty(),
+            "the list polls nothing"
+        );
+
+        // Another bank's token of the same serial: a notice, no poll.
+        assert!(inbox.offer(&format!("softtoken://txn?bank=other&serial={TXN_SERIAL}")));
+        let html = settle(&mut dom).await;
+        assert!(html.contains(r#"id="txn-link-unknown""#), "{html}");
+        assert!(!html.contains(r#"id="txn-title""#), "{html}");
+        assert!(bank.polls.lock().unwrap().is_empty());
+
+        assert!(inbox.offer(&format!("softtoken://txn?bank=demo&serial={TXN_SERIAL}")));
+        let html = settle(&mut dom).await;
+        assert!(html.contains(r#"id="txn-title""#), "{html}");
+        assert!(!html.contains(r#"id="txn-link-unknown""#), "{html}");
+        let polls = bank.polls.lock().unwrap().clone();
+        assert_eq!(polls.len(), 1, "polled at once");
+        assert_eq!(polls[0].0.as_str(), TXN_SERIAL);
+        assert_eq!(inbox.take(), None, "the link is consumed once");
+        assert_eq!(triggers.take_link(), None, "routed once");
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn a_transaction_link_waiting_at_start_is_routed_once_the_list_loaded() {
+        use softtoken::services::testing::TxnBank;
+        let inbox = LinkInbox::default();
+        assert!(inbox.offer(&format!("softtoken://txn?bank=demo&serial={TXN_SERIAL}")));
+        let triggers = TxnTriggers::default();
+        let bank = Arc::new(TxnBank::at(1_800_000_000));
+        let mut dom = root_over(None, &inbox, &triggers, two_tokens(), bank.clone());
+        let html = settle(&mut dom).await;
+        assert!(html.contains(r#"id="txn-title""#), "{html}");
+        assert_eq!(bank.polls.lock().unwrap().len(), 1);
     }
 
     /// Runs every task that is ready (time is paused: no ticker fires).

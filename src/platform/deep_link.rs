@@ -1,5 +1,8 @@
-//! Deep link: the `softtoken://pair?…` URL the operating system hands to
-//! the app when the customer taps the bank's pairing link or QR code.
+//! Deep links: the `softtoken://` URLs the operating system hands to the
+//! app — `softtoken://pair?…` when the customer taps the bank's pairing
+//! link or QR code, `softtoken://txn?bank=…&serial=…` when web banking's
+//! 取引認証 page opens the app to check a token's pending transactions
+//! ([`Link`], [`parse_link`]).
 //!
 //! The OS delivers it differently per platform:
 //! - Android: the VIEW intent of the activity (cold start: `getIntent()`;
@@ -12,10 +15,17 @@
 //!   `Config::with_custom_event_handler` (which sees events before any
 //!   component exists, so a cold-start link is not lost).
 //!
+//! - Desktop: a `softtoken:` URL as a command-line argument (what a
+//!   desktop URL handler passes, e.g. `Exec=softtoken %u`), see
+//!   [`split_link_args`]; macOS also gets `Event::Opened`.
+//!
 //! Either way the URL is untrusted outside input: this module only picks
-//! out pairing links; `softtoken_core::stk1::link::PairLink::parse` then
-//! checks it fully, and the app pins `bank`/`kid` against its directory
-//! and asks the person before pairing (spec/stk1.md "Pairing link").
+//! out pairing and transaction links; `softtoken_core::stk1::link::PairLink::parse` then
+//! checks a pairing link fully, and the app pins `bank`/`kid` against its directory
+//! and asks the person before pairing (spec/stk1.md "Pairing link"). A
+//! transaction link only names a token to poll; the app acts on it only
+//! for a token it holds for that bank.
+use softtoken::services::txn_link::{parse_txn_link, TxnLink};
 
 /// Longest URL accepted (the same bound as `PairLink::parse`).
 pub const MAX_LINK_LEN: usize = 2048;
@@ -54,10 +64,118 @@ where
     urls.into_iter().find_map(pairing_link)
 }
 
+/// A link the app acts on.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Link {
+    /// A pairing link in the canonical form of [`pairing_link`].
+    Pair(String),
+    /// A transaction link: poll that token's pending transactions.
+    Txn(TxnLink),
+}
+
+impl std::fmt::Debug for Link {
+    /// The kind only: a link is outside input and is never logged.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Link::Pair(_) => "Link::Pair",
+            Link::Txn(_) => "Link::Txn",
+        })
+    }
+}
+
+/// `url` as a pairing or transaction link, else `None` (see
+/// [`pairing_link`] and `parse_txn_link`).
+pub fn parse_link(url: &str) -> Option<Link> {
+    pairing_link(url)
+        .map(Link::Pair)
+        .or_else(|| parse_txn_link(url).map(Link::Txn))
+}
+
+/// The first link among `urls` the app acts on (e.g. tao's `Event::Opened`).
+pub fn first_link<'a, I>(urls: I) -> Option<Link>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    urls.into_iter().find_map(parse_link)
+}
+
+/// Splits the command line into URL arguments and the rest: an argument
+/// whose scheme is `softtoken:` (any case) is a URL handed over by the
+/// desktop (`softtoken %u`), unless it is the value of `--pair-link`. The
+/// URLs are returned unchecked, in order; the rest goes to `cli::parse`.
+pub fn split_link_args<I: IntoIterator<Item = String>>(args: I) -> (Vec<String>, Vec<String>) {
+    let (mut urls, mut rest) = (Vec::new(), Vec::<String>::new());
+    for arg in args {
+        let scheme = arg
+            .get(..SCHEME.len() + 1)
+            .is_some_and(|s| s.eq_ignore_ascii_case(&format!("{SCHEME}:")));
+        let is_value = rest.last().is_some_and(|prev| prev == "--pair-link");
+        if scheme && !is_value {
+            urls.push(arg);
+        } else {
+            rest.push(arg);
+        }
+    }
+    (urls, rest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use softtoken_core::stk1::link::PairLink;
+    use softtoken_core::Serial;
+
+    const TXN: &str = "softtoken://txn?bank=shinkin-demo&serial=K7M3Q9XZ2PD0";
+
+    #[test]
+    fn parses_both_kinds_and_nothing_else() {
+        assert_eq!(parse_link(LINK), Some(Link::Pair(LINK.to_owned())));
+        let want = TxnLink {
+            bank: "shinkin-demo".into(),
+            serial: Serial::parse_strict("K7M3Q9XZ2PD0").unwrap(),
+        };
+        assert_eq!(parse_link(TXN), Some(Link::Txn(want.clone())));
+        assert_eq!(
+            parse_link(&TXN.replacen("softtoken://txn", "SOFTTOKEN://Txn/", 1)),
+            Some(Link::Txn(want))
+        );
+        for bad in [
+            "softtoken://txn?bank=shinkin-demo",
+            "softtoken://other?bank=x&serial=K7M3Q9XZ2PD0",
+            "https://txn?bank=x&serial=K7M3Q9XZ2PD0",
+            "",
+        ] {
+            assert_eq!(parse_link(bad), None, "{bad:?}");
+        }
+        // First acceptable one wins, whatever its kind.
+        assert_eq!(
+            first_link(["https://x/", TXN, LINK]).map(|l| matches!(l, Link::Txn(_))),
+            Some(true)
+        );
+        assert_eq!(first_link(["softtoken://x?y"]), None);
+    }
+
+    #[test]
+    fn debug_shows_the_kind_only() {
+        let l = parse_link(TXN).unwrap();
+        assert_eq!(format!("{l:?}"), "Link::Txn");
+        assert_eq!(format!("{:?}", parse_link(LINK).unwrap()), "Link::Pair");
+    }
+
+    #[test]
+    fn url_arguments_are_split_from_the_flags() {
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (urls, rest) = split_link_args(args(&["--profile", "/tmp/p", TXN, "--lang", "ja"]));
+        assert_eq!(urls, args(&[TXN]));
+        assert_eq!(rest, args(&["--profile", "/tmp/p", "--lang", "ja"]));
+        // The value of --pair-link stays with its flag.
+        let (urls, rest) = split_link_args(args(&["--pair-link", LINK, "SoftToken:x"]));
+        assert_eq!(urls, args(&["SoftToken:x"]));
+        assert_eq!(rest, args(&["--pair-link", LINK]));
+        let (urls, rest) = split_link_args(args(&["--pair-link=x", "softtokens://a", "soft"]));
+        assert!(urls.is_empty());
+        assert_eq!(rest.len(), 3);
+    }
 
     const LINK: &str =
         "softtoken://pair?v=1&bank=shinkin-demo&url=https%3A%2F%2Ftoken.example.jp&kid=k1";

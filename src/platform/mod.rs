@@ -4,7 +4,8 @@
 //! helpers the app wires in its UI and start-up code (docs/mobile.md,
 //! "What the app wires"):
 //! - [`webview`]: content-security policy, navigation policy, devtools switch;
-//! - [`deep_link`]: picking `softtoken://pair?…` out of OS-delivered URLs,
+//! - [`deep_link`]: picking `softtoken://pair?…` and `softtoken://txn?…`
+//!   out of OS-delivered URLs,
 //!   [`take_pending_link`] on Android;
 //! - [`link_inbox`]: hands links that arrive while the app runs from the
 //!   OS event loop to the UI;
@@ -115,7 +116,8 @@ pub fn secure_screen() -> Result<ScreenProtection, PlatformError> {
     }
 }
 
-/// Takes the pairing link the app was opened with, once.
+/// Takes the link (pairing or transaction, [`deep_link::parse_link`]) the
+/// app was opened with, once.
 ///
 /// Android: reads the activity's current VIEW intent (cold start, or the
 /// one `onNewIntent` stored in MainActivity.kt), and marks it consumed so
@@ -125,7 +127,7 @@ pub fn secure_screen() -> Result<ScreenProtection, PlatformError> {
 pub fn take_pending_link() -> Result<Option<String>, PlatformError> {
     #[cfg(all(target_os = "android", feature = "mobile"))]
     {
-        android::take_view_intent_url().map(|u| u.as_deref().and_then(deep_link::pairing_link))
+        android::take_view_intent_url().map(|u| u.filter(|u| deep_link::parse_link(u).is_some()))
     }
     #[cfg(not(all(target_os = "android", feature = "mobile")))]
     {

@@ -9,6 +9,7 @@ use crate::ui::problem::StoreProblem;
 use crate::ui::state::{use_services, Language, Navigation, Route, Ticker, TokenList};
 use crate::ui::token::TokenScreen;
 use crate::ui::tokens::TokensScreen;
+use crate::ui::transaction::triggers::{provide_txn_triggers, TxnLinks};
 use crate::ui::transaction::TransactionScreen;
 use crate::ui::widgets::{Loading, COUNTDOWN_CSS};
 use dioxus::prelude::*;
@@ -26,7 +27,9 @@ pub struct StartOptions {
 }
 
 /// The root component. Needs the root contexts
-/// [`Services`](crate::services::Services) and [`StartOptions`].
+/// [`Services`](crate::services::Services) and [`StartOptions`]; takes
+/// [`TxnTriggers`](crate::ui::transaction::triggers::TxnTriggers) from the
+/// root when given (OS links, foreground and visibility events).
 #[component]
 pub fn App() -> Element {
     let services = use_services();
@@ -36,6 +39,7 @@ pub fn App() -> Element {
         None => Route::Start,
     });
     let lang = Language::provide(start.lang);
+    provide_txn_triggers();
     Ticker::provide(services.clock.clone());
     // At start with a single token, its generator is read with the list.
     let tokens = TokenList::provide(services.store.clone(), move || {
@@ -76,6 +80,7 @@ pub fn App() -> Element {
                 }
             }
             RecoveryNotices {}
+            TxnLinks {}
             main { {body} }
         }
     }

@@ -171,6 +171,14 @@ impl Harness {
         let dom = VirtualDom::new(App)
             .with_root_context(services)
             .with_root_context(StartOptions { lang, pair_link });
+        Harness::from_dom(dom, clock, clipboard)
+    }
+
+    /// The app under test from a `VirtualDom` the test prepared (another
+    /// root component, more root contexts); `clock` and `clipboard` are the
+    /// ones its `Services` use.
+    pub fn from_dom(dom: VirtualDom, clock: FixedClock, clipboard: MemoryClipboard) -> Harness {
+        dioxus_html::set_event_converter(Box::new(dioxus_html::SerializedHtmlEventConverter));
         let mut h = Harness {
             dom,
             ids: HashMap::new(),

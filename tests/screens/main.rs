@@ -19,3 +19,4 @@ mod store_problems;
 mod store_thread;
 mod token;
 mod transaction;
+mod txn_triggers;

@@ -15,6 +15,10 @@
 //! [`run`] repeats it every `interval`, at most `max_rounds` times per
 //! tick, so a backlog is worked off in small transactions between the
 //! requests' batches.
+//!
+//! On PostgreSQL the same statements run in one transaction per
+//! [`Collect`] (`db/pg/ops.rs`); every instance collects, and instances
+//! collecting at once delete each row once.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -78,6 +82,16 @@ impl Collected {
 
 impl Operation for Collect {
     type Output = Collected;
+
+    fn apply_pg<'a>(
+        self,
+        client: &'a mut deadpool_postgres::Client,
+        ctx: &'a crate::db::pg::PgCtx<'a>,
+        now: u64,
+    ) -> impl std::future::Future<Output = Result<Self::Output, crate::db::pg::PgFault>> + Send + 'a
+    {
+        crate::db::pg::ops::gc_op(self, client, ctx, now)
+    }
 
     fn apply(self, c: &mut Savepoint<'_>, _: &Ctx<'_>, now: u64) -> Result<Collected, Fault> {
         let now_i = to_i64(now);

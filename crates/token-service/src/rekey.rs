@@ -10,6 +10,13 @@
 //! run is resumed by running it again. The old KEK is needed until the run
 //! reports completion; a server running meanwhile must hold both
 //! (`serve --kek-file NEW --old-kek-file OLD`).
+//!
+//! On PostgreSQL ([`pg_open`], [`pg_remaining`], [`pg_step`], [`pg_rekey`])
+//! the same walk runs with the same guarantees: each batch is one
+//! transaction that takes its rows `FOR UPDATE`, re-seals them and writes
+//! them back with the same compare-and-set, so it may run while every
+//! instance serves (each holding both KEKs); an interrupted run is resumed
+//! by running it again.
 
 use std::path::{Path, PathBuf};
 
@@ -42,6 +49,10 @@ pub enum RekeyError {
     /// A read or write failed (the current batch is rolled back).
     #[error("storage: {0}")]
     Storage(#[from] rusqlite::Error),
+    /// A PostgreSQL statement failed or the connection broke (the current
+    /// batch is rolled back).
+    #[error("database: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
     /// A blob opens with neither KEK (nothing of it is shown).
     #[error("{row}: the sealed value opens with neither the old nor the new key-encryption key")]
     Unopenable {
@@ -231,6 +242,173 @@ pub fn rekey(
     let mut report = RekeyReport::default();
     while report.batches < limit {
         let n = step(conn, sealer, batch)?;
+        if n == 0 {
+            return Ok(report);
+        }
+        report.resealed += n;
+        report.batches += 1;
+        progress(report);
+    }
+    Err(RekeyError::Unfinished {
+        batches: report.batches,
+    })
+}
+
+/// Connects to the PostgreSQL database for re-keying (it must have this
+/// program's schema version: start a server once first).
+pub async fn pg_open(cfg: &tokio_postgres::Config) -> Result<tokio_postgres::Client, RekeyError> {
+    let (client, conn) = cfg.connect(tokio_postgres::NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::error!("rekey: database connection: {e}");
+        }
+    });
+    let found: i32 = client
+        .query_one("SELECT coalesce(max(version), 0) FROM schema_version", &[])
+        .await?
+        .try_get(0)?;
+    let supported = crate::db::pg::PG_SCHEMA_VERSION;
+    if found != supported {
+        return Err(RekeyError::Schema {
+            found: i64::from(found),
+            supported: i64::from(supported),
+        });
+    }
+    Ok(client)
+}
+
+/// The associated data of a PostgreSQL row of `col` (its key as stored).
+fn pg_aad(col: Column, row: &tokio_postgres::Row) -> Result<Option<Vec<u8>>, RekeyError> {
+    Ok(match col {
+        Column::TokenSecret => Some(token_aad(&row.try_get::<_, String>(0)?)),
+        Column::SessionKey | Column::SessionConfirm => {
+            let id: Vec<u8> = row.try_get(0)?;
+            let Ok(id) = <[u8; 16]>::try_from(id) else {
+                return Ok(None);
+            };
+            let mut aad = session_aad(&id);
+            if matches!(col, Column::SessionKey) {
+                aad.extend_from_slice(b":key");
+            }
+            Some(aad)
+        }
+    })
+}
+
+fn pg_row_name(col: Column, row: &tokio_postgres::Row) -> String {
+    let (t, _, c) = col.table_key_col();
+    let key = match col {
+        Column::TokenSecret => row.try_get::<_, String>(0).unwrap_or_default(),
+        Column::SessionKey | Column::SessionConfirm => row
+            .try_get::<_, Vec<u8>>(0)
+            .map(|id| softtoken_core::encoding::encode(&id))
+            .unwrap_or_default(),
+    };
+    format!("{t}.{c} of {key}")
+}
+
+async fn pg_step_column(
+    client: &mut tokio_postgres::Client,
+    sealer: &Sealer,
+    col: Column,
+    batch: usize,
+) -> Result<u64, RekeyError> {
+    let (table, key, column) = col.table_key_col();
+    let prefix = sealer.key_id().blob_prefix();
+    let plen = i32::try_from(prefix.len()).unwrap_or(i32::MAX);
+    let limit = i64::try_from(batch).unwrap_or(i64::MAX);
+    let tx = client.transaction().await?;
+    let rows = tx
+        .query(
+            &format!(
+                "SELECT {key}, {column} FROM {table}
+                 WHERE {column} IS NOT NULL AND substring({column} from 1 for $1) <> $2
+                 ORDER BY {key} LIMIT $3 FOR UPDATE"
+            ),
+            &[&plen, &prefix.as_slice(), &limit],
+        )
+        .await?;
+    let update = tx
+        .prepare(&format!(
+            "UPDATE {table} SET {column} = $1 WHERE {key} = $2 AND {column} = $3"
+        ))
+        .await?;
+    let mut done = 0u64;
+    for row in &rows {
+        let unopenable = || RekeyError::Unopenable {
+            row: pg_row_name(col, row),
+        };
+        let aad = pg_aad(col, row)?.ok_or_else(unopenable)?;
+        let blob: Vec<u8> = row.try_get(1)?;
+        let plain = sealer.open(&blob, &aad).map_err(|_| unopenable())?;
+        let fresh = sealer.seal(&plain, &aad);
+        done += match col {
+            Column::TokenSecret => {
+                let k: String = row.try_get(0)?;
+                tx.execute(&update, &[&fresh, &k, &blob]).await?
+            }
+            Column::SessionKey | Column::SessionConfirm => {
+                let k: Vec<u8> = row.try_get(0)?;
+                tx.execute(&update, &[&fresh, &k, &blob]).await?
+            }
+        };
+    }
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// [`step`] on PostgreSQL: one batch of the first column that still has
+/// blobs under another key, in one transaction. Returns how many (0 =
+/// finished).
+pub async fn pg_step(
+    client: &mut tokio_postgres::Client,
+    sealer: &Sealer,
+    batch: usize,
+) -> Result<u64, RekeyError> {
+    for col in Column::ALL {
+        let n = pg_step_column(client, sealer, col, batch.max(1)).await?;
+        if n > 0 {
+            return Ok(n);
+        }
+    }
+    Ok(0)
+}
+
+/// [`remaining`] on PostgreSQL.
+pub async fn pg_remaining(
+    client: &tokio_postgres::Client,
+    sealer: &Sealer,
+) -> Result<u64, RekeyError> {
+    let prefix = sealer.key_id().blob_prefix();
+    let plen = i32::try_from(prefix.len()).unwrap_or(i32::MAX);
+    let mut total = 0u64;
+    for col in Column::ALL {
+        let (table, _, column) = col.table_key_col();
+        let n: i64 = client
+            .query_one(
+                &format!("SELECT count(*) FROM {table} WHERE {column} IS NOT NULL AND substring({column} from 1 for $1) <> $2"),
+                &[&plen, &prefix.as_slice()],
+            )
+            .await?
+            .try_get(0)?;
+        total += u64::try_from(n).unwrap_or(0);
+    }
+    Ok(total)
+}
+
+/// [`rekey`] on PostgreSQL (same bound, same progress reports).
+pub async fn pg_rekey(
+    client: &mut tokio_postgres::Client,
+    sealer: &Sealer,
+    batch: usize,
+    mut progress: impl FnMut(RekeyReport),
+) -> Result<RekeyReport, RekeyError> {
+    let batch = batch.max(1);
+    let backlog = pg_remaining(client, sealer).await?;
+    let limit = 2 * (backlog / batch as u64 + 1) + 8;
+    let mut report = RekeyReport::default();
+    while report.batches < limit {
+        let n = pg_step(client, sealer, batch).await?;
         if n == 0 {
             return Ok(report);
         }

@@ -52,8 +52,9 @@ impl<O> Scoped<O> {
 }
 
 impl<O: Operation> Operation for Scoped<O> {
-    /// On PostgreSQL the inner operation runs as is; its events keep
-    /// `scope` NULL there (the PostgreSQL schema has no scope column yet).
+    /// On PostgreSQL every event the inner operation writes carries the
+    /// scope in its own `INSERT` (other instances append concurrently, so
+    /// there is no "events after id N" to stamp afterwards).
     fn apply_pg<'a>(
         self,
         client: &'a mut deadpool_postgres::Client,
@@ -61,7 +62,7 @@ impl<O: Operation> Operation for Scoped<O> {
         now: u64,
     ) -> impl std::future::Future<Output = Result<Self::Output, crate::db::pg::PgFault>> + Send + 'a
     {
-        self.op.apply_pg(client, ctx, now)
+        crate::db::pg::with_scope(self.scope.as_str(), self.op.apply_pg(client, ctx, now))
     }
     type Output = O::Output;
 

@@ -399,6 +399,7 @@ fn QaPanel(session: Signal<Session>, lang: Lang) -> Element {
                     id: "qa-reset",
                     onclick: move |_| {
                         let from = offset();
+                        jump_error.set(None);
                         reset(0, QaAction::Jump { from, offset: 0 });
                     },
                     {t(QaMsg::Reset)}

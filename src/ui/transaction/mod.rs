@@ -4,8 +4,10 @@
 //!
 //! Contracts:
 //! * it polls once when opened and then every 5 s for 3 minutes while it
-//!   is shown (one request at a time: the loop awaits each answer), never
-//!   when it is not shown (the task ends with the screen);
+//!   is shown, restarted by the app coming to the foreground or a
+//!   `softtoken://txn` link for its token ([`triggers`]); never while the
+//!   app is hidden, never when it is not shown (the task ends with the
+//!   screen); one request at a time in the whole app;
 //! * a transaction is shown as approvable only after
 //!   `WireTransaction::verify` passed (bank MAC, keys and values, lifetime,
 //!   not expired by the bank's `server_time`); any failure shows a plain
@@ -27,7 +29,9 @@ use softtoken_core::txn::amount::{yen_en, yen_ja};
 use softtoken_core::txn::wire::{DecisionRequest, TxnState};
 use softtoken_core::txn::{derive_txn_keys, field_label, Decision, Transaction, TxnKey};
 use softtoken_core::Serial;
-use std::time::Duration;
+use triggers::{run_watch, use_txn_triggers, Step, Wake, Watcher};
+
+pub mod triggers;
 
 /// Seconds between polls while the screen is shown.
 pub const POLL_EVERY_SECS: u64 = 5;
@@ -36,7 +40,7 @@ pub const POLL_FOR_SECS: u64 = 180;
 
 /// The last poll's outcome.
 #[derive(Clone)]
-enum Polled {
+pub(crate) enum Polled {
     /// The first pending transaction, verified; the bank's clock and the
     /// app's clock at the answer.
     Shown {
@@ -98,31 +102,96 @@ async fn poll_once(services: &Services, url: &str, serial: &Serial) -> Polled {
 
 /// Watches `serial`'s pending transactions while the calling screen (the
 /// token screen) is shown: a poll when it opens, then every 5 s for 3
-/// minutes, one request at a time; a pending transaction (or one that
-/// failed verification, to warn) opens the transaction screen. Stops for a
-/// bank without the extension. `url` is the token's bank.
+/// minutes, restarted by a wake ([`triggers`]: foreground), never while the
+/// app is hidden, one request at a time in the whole app; a pending
+/// transaction (or one that failed verification, to warn) opens the
+/// transaction screen. A bank without the extension ends the window.
+/// `url` is the token's bank.
 pub fn use_txn_watch(serial: Serial, url: Option<String>) {
     let services = use_services();
     let nav = use_navigation();
+    let triggers = use_txn_triggers();
     let _watch = use_future(move || {
         let serial = serial.clone();
         let services = services.clone();
+        let triggers = triggers.clone();
         let url = url.clone();
         async move {
             let Some(url) = url else { return };
-            for _ in 0..=(POLL_FOR_SECS / POLL_EVERY_SECS) {
-                match poll_once(&services, &url, &serial).await {
-                    Polled::Shown { .. } | Polled::Invalid => {
-                        nav.go(Route::Transaction(serial.clone()));
-                        return;
-                    }
-                    Polled::NotSupported => return,
-                    Polled::Nothing | Polled::Failed => {}
-                }
-                tokio::time::sleep(Duration::from_secs(POLL_EVERY_SECS)).await;
-            }
+            let watcher = TokenWatch {
+                nav,
+                serial: serial.clone(),
+            };
+            run_watch(services, triggers, url, serial, watcher).await;
         }
     });
+}
+
+/// The token screen's side of the polling loop.
+struct TokenWatch {
+    nav: crate::ui::state::Navigation,
+    serial: Serial,
+}
+
+impl Watcher for TokenWatch {
+    fn woken(&mut self, _: Wake) -> bool {
+        true
+    }
+
+    fn polled(&mut self, outcome: Polled) -> Step {
+        match outcome {
+            Polled::Shown { .. } | Polled::Invalid => {
+                self.nav.go(Route::Transaction(self.serial.clone()));
+                Step::EndWindow
+            }
+            Polled::NotSupported => Step::EndWindow,
+            Polled::Nothing | Polled::Failed => Step::Continue,
+        }
+    }
+}
+
+/// The transaction screen's side of the polling loop: no poll once the
+/// customer decided; a foreground wake after a decision keeps the result
+/// on the screen, a link for this token starts the screen afresh.
+struct ScreenWatch {
+    polled: Signal<Option<Polled>>,
+    decided: Signal<Option<Result<TxnState, ()>>>,
+    asking_reject: Signal<bool>,
+}
+
+impl Watcher for ScreenWatch {
+    fn may_poll(&mut self) -> bool {
+        self.decided.peek().is_none()
+    }
+
+    fn woken(&mut self, by: Wake) -> bool {
+        match by {
+            Wake::Foreground => self.decided.peek().is_none(),
+            Wake::Link => {
+                if self.decided.peek().is_some() {
+                    self.decided.set(None);
+                    self.polled.set(None);
+                    self.asking_reject.set(false);
+                }
+                true
+            }
+        }
+    }
+
+    fn polled(&mut self, outcome: Polled) -> Step {
+        let stop = matches!(outcome, Polled::NotSupported);
+        // Keep a shown transaction while the customer decides.
+        let keep = matches!(*self.polled.peek(), Some(Polled::Shown { .. }))
+            && matches!(outcome, Polled::Failed);
+        if !keep {
+            self.polled.set(Some(outcome));
+        }
+        if stop {
+            Step::EndWindow
+        } else {
+            Step::Continue
+        }
+    }
 }
 
 /// The transaction screen for `serial`.
@@ -134,10 +203,11 @@ pub fn TransactionScreen(serial: Serial) -> Element {
     let ticker = use_ticker();
     let tokens = use_token_list();
     let url = tokens.find(&serial).map(|m| m.url);
-    let mut polled = use_signal(|| None::<Polled>);
+    let polled = use_signal(|| None::<Polled>);
     let mut asking_reject = use_signal(|| false);
     let mut decided = use_signal(|| None::<Result<TxnState, ()>>);
     let mut sending = use_signal(|| false);
+    let triggers = use_txn_triggers();
     let _poller = use_future({
         let serial = serial.clone();
         let services = services.clone();
@@ -145,26 +215,16 @@ pub fn TransactionScreen(serial: Serial) -> Element {
         move || {
             let serial = serial.clone();
             let services = services.clone();
+            let triggers = triggers.clone();
             let url = url.clone();
             async move {
                 let Some(url) = url else { return };
-                for _ in 0..=(POLL_FOR_SECS / POLL_EVERY_SECS) {
-                    if decided.peek().is_some() {
-                        return;
-                    }
-                    let outcome = poll_once(&services, &url, &serial).await;
-                    let stop = matches!(outcome, Polled::NotSupported);
-                    // Keep a shown transaction while the customer decides.
-                    let keep = matches!(*polled.peek(), Some(Polled::Shown { .. }))
-                        && matches!(outcome, Polled::Failed);
-                    if !keep {
-                        polled.set(Some(outcome));
-                    }
-                    if stop {
-                        return;
-                    }
-                    tokio::time::sleep(Duration::from_secs(POLL_EVERY_SECS)).await;
-                }
+                let watcher = ScreenWatch {
+                    polled,
+                    decided,
+                    asking_reject,
+                };
+                run_watch(services, triggers, url, serial, watcher).await;
             }
         }
     });

@@ -21,7 +21,10 @@
 //! * migrations (`migrations/postgres/*.sql`) are applied at open under an
 //!   advisory lock; a database with a newer schema is refused;
 //! * an operation runs on PostgreSQL through [`Operation::apply_pg`]; one
-//!   that does not override it answers `internal_error` there.
+//!   that does not override it answers `internal_error` there;
+//! * the caller's scope ([`crate::scope::Scoped`]) is stamped on every
+//!   audit event the operation writes, in the statement that writes it
+//!   (no later update: other instances append at the same time).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -42,13 +45,22 @@ use crate::seal::Sealer;
 pub(crate) mod ops;
 
 /// Embedded migrations, in order: (version, SQL).
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    include_str!("../../../migrations/postgres/0001_init.sql"),
-)];
+/// Version 1 is the tables of pairing, tokens and the audit log; version 2
+/// adds `events.scope` and the STK1-TXN tables and columns (the SQLite
+/// steps `V_SCOPE` and `V_TXN`). Existing entries never change.
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        include_str!("../../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        include_str!("../../../migrations/postgres/0002_scope_txn.sql"),
+    ),
+];
 
-/// Newest schema version this build knows.
-pub const PG_SCHEMA_VERSION: i32 = 1;
+/// Newest schema version this build knows (the last of [`MIGRATIONS`]).
+pub const PG_SCHEMA_VERSION: i32 = 2;
 
 /// Advisory lock taken while migrating (any constant shared by all instances).
 const MIGRATION_LOCK: i64 = 0x5354_4b31_6d69_6772; // "STK1migr"
@@ -72,6 +84,11 @@ pub struct PgConfig {
     pub bind_ttl: u64,
     /// Most unfinished pairing sessions at a time (soft across instances).
     pub max_pending_sessions: u64,
+    /// Most issued-but-unbound tokens at a time (then `init` answers
+    /// `rate_limited`; soft across instances, as the pending cap).
+    pub max_unbound_tokens: u64,
+    /// Lifetime of a new STK1-TXN transaction, seconds.
+    pub txn_lifetime: u64,
 }
 
 impl std::fmt::Debug for PgConfig {
@@ -85,7 +102,8 @@ impl std::fmt::Debug for PgConfig {
 
 impl PgConfig {
     /// Defaults: pool 16, 2 s wait, 10 s per request, default policy, 24 h
-    /// to bind, 10 000 pending sessions.
+    /// to bind, 10 000 pending sessions, 100 000 unbound tokens,
+    /// transactions of 300 s (the SQLite store's defaults).
     pub fn new(database: tokio_postgres::Config) -> PgConfig {
         PgConfig {
             database,
@@ -95,6 +113,8 @@ impl PgConfig {
             policy: Policy::default(),
             bind_ttl: 24 * 3600,
             max_pending_sessions: 10_000,
+            max_unbound_tokens: 100_000,
+            txn_lifetime: softtoken_core::txn::DEFAULT_LIFETIME,
         }
     }
 }
@@ -583,6 +603,26 @@ fn classify(e: &tokio_postgres::Error) -> Refusal {
     } else {
         Refusal::internal()
     }
+}
+
+tokio::task_local! {
+    /// The scope of the caller's key while a [`crate::scope::Scoped`]
+    /// operation runs on this task.
+    static SCOPE: &'static str;
+}
+
+/// Runs `fut` with `scope` as the scope every audit event it writes
+/// carries (`events.scope`); events written outside keep it NULL.
+pub(crate) fn with_scope<F: std::future::Future>(
+    scope: &'static str,
+    fut: F,
+) -> impl std::future::Future<Output = F::Output> {
+    SCOPE.scope(scope, fut)
+}
+
+/// The scope set by [`with_scope`] for the running task, if any.
+pub(crate) fn current_scope() -> Option<&'static str> {
+    SCOPE.try_with(|s| *s).ok()
 }
 
 /// What a PostgreSQL operation may use besides its connection.

@@ -274,11 +274,15 @@ async fn event<C: GenericClient>(
 ) -> Result<(), tokio_postgres::Error> {
     let st = c
         .prepare_cached(
-            "INSERT INTO events(at, serial, customer_id, kind, detail) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO events(at, serial, customer_id, kind, detail, scope) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .await?;
-    c.execute(&st, &[&to_i64(now), &serial, &customer, &kind, &detail])
-        .await?;
+    let scope = super::current_scope();
+    c.execute(
+        &st,
+        &[&to_i64(now), &serial, &customer, &kind, &detail, &scope],
+    )
+    .await?;
     Ok(())
 }
 
@@ -291,8 +295,8 @@ const ACCEPT_LOGGED: &str = "WITH u AS (
     UPDATE tokens SET last_step = $2, drift = $3, fail_count = 0
      WHERE serial = $1 AND state = $4 AND NOT locked AND (last_step IS NULL OR last_step < $2)
     RETURNING serial, customer_id)
-  INSERT INTO events(at, serial, customer_id, kind, detail)
-  SELECT $5::bigint, serial, customer_id, 'verified', $6::text FROM u
+  INSERT INTO events(at, serial, customer_id, kind, detail, scope)
+  SELECT $5::bigint, serial, customer_id, 'verified', $6::text, $7::text FROM u
   RETURNING id";
 
 /// One more failure, locking at the limit `$2`.
@@ -306,10 +310,10 @@ const FAIL_LOGGED: &str = "WITH u AS (
      WHERE serial = $1 AND state = $3 AND NOT locked
     RETURNING serial, customer_id, fail_count, locked),
   e AS (
-    INSERT INTO events(at, serial, customer_id, kind, detail)
-    SELECT $4::bigint, serial, customer_id, 'failed', $5::text FROM u
+    INSERT INTO events(at, serial, customer_id, kind, detail, scope)
+    SELECT $4::bigint, serial, customer_id, 'failed', $5::text, $6::text FROM u
     UNION ALL
-    SELECT $4::bigint, serial, customer_id, 'locked', NULL FROM u WHERE locked)
+    SELECT $4::bigint, serial, customer_id, 'locked', NULL, $6::text FROM u WHERE locked)
   SELECT fail_count, locked FROM u";
 
 /// Audit events written in the same statement as the verdict (the hot path).
@@ -353,6 +357,7 @@ async fn check_once<C: GenericClient>(
                             &state,
                             &to_i64(l.now),
                             &l.purpose,
+                            &super::current_scope(),
                         ],
                     )
                     .await?
@@ -378,7 +383,14 @@ async fn check_once<C: GenericClient>(
                     let st = c.prepare_cached(FAIL_LOGGED).await?;
                     c.query_opt(
                         &st,
-                        &[&t.serial, &limit, &state, &to_i64(l.now), &l.purpose],
+                        &[
+                            &t.serial,
+                            &limit,
+                            &state,
+                            &to_i64(l.now),
+                            &l.purpose,
+                            &super::current_scope(),
+                        ],
                     )
                     .await?
                 }
@@ -511,6 +523,22 @@ async fn create_session<C: GenericClient>(
         return refuse(
             ErrorCode::RateLimited,
             "too many pairings in progress; try again in a few minutes",
+        );
+    }
+    // Counted up to the cap only (the partial index `tokens_unbound`).
+    let st = c
+        .prepare_cached(
+            "SELECT count(*) FROM (SELECT 1 FROM tokens WHERE state = 'issued' AND bind_by >= $1 LIMIT $2) u",
+        )
+        .await?;
+    let unbound: i64 = c
+        .query_one(&st, &[&to_i64(now), &to_i64(ctx.cfg.max_unbound_tokens)])
+        .await?
+        .try_get(0)?;
+    if unbound.max(0) as u64 >= ctx.cfg.max_unbound_tokens {
+        return refuse(
+            ErrorCode::RateLimited,
+            "too many unbound tokens; try again later",
         );
     }
     let serial = p.serial.as_str();
@@ -1042,3 +1070,57 @@ async fn unlock<C: GenericClient>(c: &C, typed: &str, now: u64) -> Result<(), Pg
     event(c, now, Some(serial.as_str()), None, "unlocked", None).await?;
     Ok(())
 }
+
+/// [`crate::gc::Collect`] on PostgreSQL: the SQLite statements with the
+/// same bounds (at most `batch` rows of each kind), in one transaction.
+/// Instances collecting at the same time are harmless: a row deleted by
+/// one is simply not deleted again by the other.
+pub(crate) async fn gc_op(
+    op: crate::gc::Collect,
+    client: &mut deadpool_postgres::Client,
+    _: &PgCtx<'_>,
+    now: u64,
+) -> Result<crate::gc::Collected, PgFault> {
+    in_transaction!(client, |tx| collect(&tx, op, now).await)
+}
+
+async fn collect<C: GenericClient>(
+    c: &C,
+    op: crate::gc::Collect,
+    now: u64,
+) -> Result<crate::gc::Collected, PgFault> {
+    let now_i = to_i64(now);
+    let batch = i64::from(op.batch);
+    let st = c
+        .prepare_cached(
+            "DELETE FROM sessions WHERE session_id IN (SELECT session_id FROM sessions
+               WHERE (finished_at IS NULL AND expires_at < $1)
+                  OR (finished_at IS NOT NULL AND expires_at < $1 - 86400)
+               LIMIT $2)",
+        )
+        .await?;
+    let sessions = c.execute(&st, &[&now_i, &batch]).await?;
+    let st = c
+        .prepare_cached(
+            "DELETE FROM tokens WHERE serial IN (SELECT serial FROM tokens
+               WHERE state IN ('issued', 'expired') AND bound_at IS NULL AND bind_by < $1
+               LIMIT $2)",
+        )
+        .await?;
+    let tokens = c.execute(&st, &[&now_i, &batch]).await?;
+    let cutoff = to_i64(now.saturating_sub(op.event_retention));
+    let st = c
+        .prepare_cached(
+            "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT $2)
+               AND at < $1",
+        )
+        .await?;
+    let events = c.execute(&st, &[&cutoff, &batch]).await?;
+    Ok(crate::gc::Collected {
+        sessions,
+        tokens,
+        events,
+    })
+}
+
+pub(crate) mod txn;

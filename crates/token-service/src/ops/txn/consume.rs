@@ -38,6 +38,16 @@ pub struct Consume {
 }
 
 impl Operation for Consume {
+    fn apply_pg<'a>(
+        self,
+        client: &'a mut deadpool_postgres::Client,
+        ctx: &'a crate::db::pg::PgCtx<'a>,
+        now: u64,
+    ) -> impl std::future::Future<Output = Result<Self::Output, crate::db::pg::PgFault>> + Send + 'a
+    {
+        crate::db::pg::ops::txn::consume_op(self, client, ctx, now)
+    }
+
     type Output = ();
 
     fn apply(self, c: &mut Savepoint<'_>, _: &Ctx<'_>, now: u64) -> Result<(), Fault> {

@@ -48,6 +48,16 @@ impl std::fmt::Debug for CreateTxn {
 }
 
 impl Operation for CreateTxn {
+    fn apply_pg<'a>(
+        self,
+        client: &'a mut deadpool_postgres::Client,
+        ctx: &'a crate::db::pg::PgCtx<'a>,
+        now: u64,
+    ) -> impl std::future::Future<Output = Result<Self::Output, crate::db::pg::PgFault>> + Send + 'a
+    {
+        crate::db::pg::ops::txn::create_op(self, client, ctx, now)
+    }
+
     type Output = CreateTxnResponse;
 
     fn apply(

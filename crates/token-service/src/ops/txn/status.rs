@@ -28,6 +28,16 @@ pub struct TxnStatus {
 }
 
 impl Operation for TxnStatus {
+    fn apply_pg<'a>(
+        self,
+        client: &'a mut deadpool_postgres::Client,
+        ctx: &'a crate::db::pg::PgCtx<'a>,
+        now: u64,
+    ) -> impl std::future::Future<Output = Result<Self::Output, crate::db::pg::PgFault>> + Send + 'a
+    {
+        crate::db::pg::ops::txn::status_op(self, client, ctx, now)
+    }
+
     type Output = TxnState;
 
     fn apply(self, c: &mut Savepoint<'_>, _: &Ctx<'_>, now: u64) -> Result<TxnState, Fault> {

@@ -71,6 +71,16 @@ impl std::fmt::Debug for VerifyCode {
 }
 
 impl Operation for VerifyCode {
+    fn apply_pg<'a>(
+        self,
+        client: &'a mut deadpool_postgres::Client,
+        ctx: &'a crate::db::pg::PgCtx<'a>,
+        now: u64,
+    ) -> impl std::future::Future<Output = Result<Self::Output, crate::db::pg::PgFault>> + Send + 'a
+    {
+        crate::db::pg::ops::txn::verify_code_op(self, client, ctx, now)
+    }
+
     type Output = ();
 
     fn apply(self, c: &mut Savepoint<'_>, ctx: &Ctx<'_>, now: u64) -> Result<(), Fault> {
