@@ -216,6 +216,12 @@ enum Cmd {
         /// Days audit events are kept.
         #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u32).range(1..=36_500))]
         event_retention_days: u32,
+        /// File with the staff console's password (first line: an Argon2
+        /// PHC hash, or a password hashed at start; mode 0600). Without it
+        /// the staff console (/staff) is off. Never pass the password
+        /// itself on the command line.
+        #[arg(long, env = "SOFTTOKEN_STAFF_PASSWORD_FILE")]
+        staff_password_file: Option<PathBuf>,
     },
     /// Print the bank profile JSON.
     Profile {
@@ -330,6 +336,7 @@ fn run(cli: Cli) -> Result<(), RunError> {
             max_pending_sessions,
             max_unbound_tokens,
             event_retention_days,
+            staff_password_file,
         } => {
             let logs = tracing_subscriber::fmt()
                 .with_env_filter(
@@ -384,6 +391,7 @@ fn run(cli: Cli) -> Result<(), RunError> {
                 max_pending_sessions,
                 max_unbound_tokens,
                 event_retention_days,
+                staff_password_file,
             };
             Ok(runtime.block_on(serve::serve(opts))?)
         }
@@ -526,6 +534,7 @@ mod tests {
                 max_connections_per_source,
                 admin_listen,
                 kek_file,
+                staff_password_file,
                 ..
             } => {
                 assert_eq!(
@@ -548,6 +557,9 @@ mod tests {
                 assert_eq!((body_timeout, min_body_rate), (10, 256));
                 assert_eq!((max_connections, max_connections_per_source), (1024, 64));
                 assert_eq!((admin_listen, kek_file), (None, None));
+                if std::env::var_os("SOFTTOKEN_STAFF_PASSWORD_FILE").is_none() {
+                    assert_eq!(staff_password_file, None, "the console is off by default");
+                }
             }
             _ => unreachable!("parsed serve"),
         }

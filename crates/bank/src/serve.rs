@@ -84,6 +84,8 @@ pub struct ServeOptions {
     pub max_unbound_tokens: u64,
     /// Days audit events are kept.
     pub event_retention_days: u32,
+    /// `--staff-password-file`: the staff console is on only with it.
+    pub staff_password_file: Option<PathBuf>,
 }
 
 /// Errors starting the server.
@@ -120,6 +122,19 @@ pub enum ServeError {
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
+    // Read (and hash, if it is a password) before anything is bound.
+    let staff_password = match &opts.staff_password_file {
+        Some(path) => {
+            let path = path.clone();
+            Some(
+                tokio::task::spawn_blocking(move || web::staff::StaffPassword::from_file(&path))
+                    .await
+                    .map_err(|_| WebError::StartUp)?
+                    .map_err(WebError::from)?,
+            )
+        }
+        None => None,
+    };
     let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
     let kek_at = kek::locate(
         opts.kek_file.as_deref(),
@@ -218,7 +233,13 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         test_clock: opts.test_clock,
         txn_auth: opts.txn_auth,
         trusted_proxies: opts.limits.trusted_proxies.clone(),
+        staff: staff_password.map(|p| web::staff::StaffConfig {
+            password: Arc::new(p),
+            admin_url: admin_url.clone(),
+            ops_key: dir.ops_key.clone(),
+        }),
     };
+    let staff_on = web_cfg.staff.is_some();
     let web_router = web::router(web_cfg).await?;
 
     let key_id = dir.server_key.id().to_string();
@@ -262,6 +283,9 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
             writeln!(out, "metrics on http://{}", l.local_addr()?)?;
         }
         writeln!(out, "admin api on {admin_url}")?;
+        if staff_on {
+            writeln!(out, "staff console on {local_url}/staff/login")?;
+        }
         writeln!(out, "listening on {local_url}")?;
         out.flush()?;
     }

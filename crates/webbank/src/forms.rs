@@ -146,7 +146,10 @@ pub fn pair_link(state: &WebState) -> String {
     .to_uri()
 }
 
-/// How to get the app, the pairing QR code and the link as text.
+/// How to get the app, the pairing QR code, the link as a 「アプリで開く」
+/// button (`#pair-open`, for web banking on the phone that has the app)
+/// and the same link as text. The QR code, the button and the text carry
+/// one and the same [`pair_link`].
 pub fn pairing(l: Lang, state: &WebState) -> Markup {
     let link = pair_link(state);
     let svg = QrCode::new(link.as_bytes()).ok().map(|q| {
@@ -172,6 +175,11 @@ pub fn pairing(l: Lang, state: &WebState) -> Markup {
                     "アプリを起動し、このQRコードを読み取ると、当金庫のトークンが発行されます。アプリに表示されたシリアル番号とワンタイムパスワードを下の欄に入力してください。",
                     "Open the app and scan this QR code: it issues a token of this bank. Then enter the serial number and the one-time password the app shows below.",
                 )) }
+                p.muted { (l.t(
+                    "このスマートフォンにアプリが入っている場合は、「アプリで開く」を押してください。",
+                    "If the app is on this smartphone, press “Open in the app”.",
+                )) }
+                div.buttons { a.button #pair-open href=(link) { (l.t("アプリで開く", "Open in the app")) } }
                 p.muted { (l.t("QRコードを読み取れない場合のリンク:", "Link, if you cannot scan the code:")) }
                 code.link #pair-link { (link) }
             }

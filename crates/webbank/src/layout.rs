@@ -7,7 +7,8 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use crate::csrf;
 use crate::i18n::Lang;
 
-const STYLE: &str = r#"
+/// The page style (also the staff console's).
+pub(crate) const STYLE: &str = r#"
 *{box-sizing:border-box}
 body{margin:0;font-family:"Noto Sans CJK JP","Noto Sans JP","Hiragino Sans",sans-serif;color:#222;background:#f4f6f4;font-size:15px;line-height:1.6}
 header{background:#00693e;color:#fff;padding:10px 24px;display:flex;justify-content:space-between;align-items:center}

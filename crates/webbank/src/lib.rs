@@ -21,6 +21,9 @@
 //! * Building blocks: [`web_state`] (the handlers' shared state),
 //!   [`layout`], [`forms`], [`i18n`], [`display_clock`], [`credentials`]
 //!   and [`login_limit`], [`pending`], [`demo`].
+//! * The staff console (`/staff`, only with `serve --staff-password-file`):
+//!   [`staff`] (its own login, cookie and CSRF), [`staff_client`] (the
+//!   token service's operations scope), screens in [`pages::staff`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -49,6 +52,10 @@ pub mod pending;
 pub mod request;
 pub mod security;
 pub mod session;
+pub mod staff;
+pub mod staff_client;
+#[cfg(test)]
+mod staff_tests;
 #[cfg(test)]
 mod tests;
 pub mod token_service_client;
@@ -107,6 +114,8 @@ pub struct WebConfig {
     /// Proxies whose `X-Forwarded-For` names the client (the login
     /// limit's client key); empty: the TCP peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The staff console; `None`: off (`/staff` answers 404).
+    pub staff: Option<staff::StaffConfig>,
 }
 
 /// Errors starting web banking.
@@ -131,13 +140,23 @@ pub enum WebError {
     /// The start-up task did not finish.
     #[error("web banking: the start-up task did not finish")]
     StartUp,
+    /// The staff password could not be set up.
+    #[error(transparent)]
+    Staff(#[from] staff::StaffError),
 }
 
 /// Builds the web-banking router: every route except `/v1/*`. Opens
 /// `web.sqlite` and, with `demo`, creates the demo customers and prints
 /// their `demo customer: contract_id=… password=…` lines (on the blocking
-/// pool).
+/// pool). With `staff`, the staff console is mounted under `/staff`.
 pub async fn router(cfg: WebConfig) -> Result<axum::Router, WebError> {
+    let console = match &cfg.staff {
+        Some(s) => Some(std::sync::Arc::new(staff::StaffConsole::new(
+            s,
+            &cfg.token_service_url,
+        )?)),
+        None => None,
+    };
     let state = tokio::task::spawn_blocking(move || -> Result<WebState, WebError> {
         let state = WebState::new(&cfg)?;
         if cfg.demo {
@@ -149,12 +168,35 @@ pub async fn router(cfg: WebConfig) -> Result<axum::Router, WebError> {
     })
     .await
     .map_err(|_| WebError::StartUp)??;
-    Ok(routes(state))
+    Ok(routes_with_staff(state, console))
 }
 
 /// The routes over a built state, with the session layer and the
-/// security-headers layer around every one.
+/// security-headers layer around every one (no staff console).
 pub fn routes(state: WebState) -> axum::Router {
+    routes_with_staff(state, None)
+}
+
+/// [`routes`] and, with `console`, the staff console under `/staff`
+/// (its own session handling instead of the customers' layer; the same
+/// security headers).
+pub fn routes_with_staff(
+    state: WebState,
+    console: Option<std::sync::Arc<staff::StaffConsole>>,
+) -> axum::Router {
+    let staff = match console {
+        Some(console) => pages::staff::routes(staff::StaffApp {
+            web: state.clone(),
+            console,
+        }),
+        None => axum::Router::new(),
+    };
+    customer_routes(state)
+        .merge(staff)
+        .layer(middleware::from_fn(security::headers))
+}
+
+fn customer_routes(state: WebState) -> axum::Router {
     use exchange::Exchange;
     use start::Start;
     use stop::Stop;
@@ -228,6 +270,5 @@ pub fn routes(state: WebState) -> axum::Router {
             state.clone(),
             session::layer,
         ))
-        .layer(middleware::from_fn(security::headers))
         .with_state(state)
 }

@@ -98,6 +98,7 @@ impl Web {
             test_clock,
             txn_auth,
             trusted_proxies: Vec::new(),
+            staff: None,
         };
         let state = WebState::new(&cfg).unwrap();
         let hash = credentials::hash_password(PASSWORD).unwrap();
@@ -224,6 +225,7 @@ fn the_config_debug_shows_no_key() {
         test_clock: false,
         txn_auth: TxnAuth::default(),
         trusted_proxies: Vec::new(),
+        staff: None,
     };
     assert_eq!(cfg.txn_auth, TxnAuth::Required, "取引認証 is the default");
     let text = format!("{cfg:?}");

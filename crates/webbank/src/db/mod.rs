@@ -16,9 +16,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 mod receipt;
+mod staff;
 mod txn;
 
 pub use receipt::{AccountType, PaymentDetail, Receipt, ReceiptDetail, TransferDetail};
+pub use staff::{StaffAction, StaffEvent};
 pub use txn::{LocalTxnState, StoredTxn};
 
 /// File name inside the data directory.
@@ -323,6 +325,7 @@ impl Db {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(txn::SCHEMA)?;
+        conn.execute_batch(staff::SCHEMA)?;
         Ok(Db::from_connection(conn))
     }
 
@@ -332,6 +335,7 @@ impl Db {
         let conn = Connection::open_in_memory().expect("in-memory sqlite");
         conn.execute_batch(SCHEMA).expect("schema");
         conn.execute_batch(txn::SCHEMA).expect("schema");
+        conn.execute_batch(staff::SCHEMA).expect("schema");
         Db::from_connection(conn)
     }
 

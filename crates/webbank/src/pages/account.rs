@@ -261,7 +261,7 @@ pub async fn submit_settings(
     }
 }
 
-fn context_label(l: Lang, context: EventContext) -> &'static str {
+pub(crate) fn context_label(l: Lang, context: EventContext) -> &'static str {
     match context {
         EventContext::Login => l.t("ログイン", "Login"),
         EventContext::Transfer => l.t("振込", "Transfer"),
@@ -273,7 +273,7 @@ fn context_label(l: Lang, context: EventContext) -> &'static str {
     }
 }
 
-fn event_label(l: Lang, e: &Event) -> String {
+pub(crate) fn event_label(l: Lang, e: &Event) -> String {
     match e.kind {
         EventKind::Registered => l
             .t("トークン登録（利用開始）", "Token registered (start)")
