@@ -1,7 +1,7 @@
-//! QR images as the app reads them (`qr::decode_bytes`: `image` decodes a
-//! PNG or JPEG, `rqrr` finds and decodes the code), compiled from the
-//! app's own module with `#[path]`; then the text goes through the pairing
-//! link parser, as in the app.
+//! QR images as the app reads them (`qr::decode_image`: `image` decodes a
+//! PNG or JPEG within the size limits, `rqrr` finds and decodes the code,
+//! the pairing link parser reads its text), compiled from the app's own
+//! module with `#[path]`.
 //!
 //! Properties: never panics (in the image decoders, the QR decoder or the
 //! link parser) and stays within libFuzzer's memory limit.
@@ -15,9 +15,7 @@ use libfuzzer_sys::fuzz_target;
 use softtoken_core::stk1::link::PairLink;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(text) = qr::decode_bytes(data) {
-        if let Ok(link) = PairLink::parse(&text) {
-            assert_eq!(PairLink::parse(&link.to_uri()).ok(), Some(link));
-        }
+    if let Ok(link) = qr::decode_image(data) {
+        assert_eq!(PairLink::parse(&link.to_uri()).ok(), Some(link));
     }
 });

@@ -12,6 +12,7 @@ pub mod http;
 pub mod keystore;
 pub mod pairing;
 pub mod recovery;
+pub mod scanner;
 pub mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

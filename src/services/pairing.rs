@@ -12,7 +12,6 @@ use crate::services::store::{blocking, StoreError, TokenMeta};
 use crate::services::Services;
 use softtoken_core::stk1::link::{LinkError, PairLink};
 use softtoken_core::{Generator, OtpError, Params, Serial};
-use std::path::PathBuf;
 use thiserror::Error;
 
 /// Why a pairing (or the link that starts it) failed. Texts carry no
@@ -66,13 +65,11 @@ pub fn resolve_link(services: &Services, text: &str) -> Result<Target, PairingEr
     Ok(services.directory.check_link(&link)?)
 }
 
-/// Reads the QR image at `path` (file read and decoding on tokio's blocking
-/// pool, never on the UI thread) and resolves its link ([`resolve_link`]).
-pub async fn resolve_qr_file(services: &Services, path: PathBuf) -> Result<Target, PairingError> {
-    let text = tokio::task::spawn_blocking(move || crate::qr::decode_file(&path))
-        .await
-        .map_err(|e| QrError::Image(e.to_string()))??;
-    resolve_link(services, &text)
+/// Checks a link read from a QR code against the directory, as
+/// [`resolve_link`] does for a typed one (the QR inputs are
+/// [`crate::services::scanner`]).
+pub fn resolve_pair_link(services: &Services, link: &PairLink) -> Result<Target, PairingError> {
+    Ok(services.directory.check_link(link)?)
 }
 
 /// Pairs with `bank` using `key`, in the only safe order: the client

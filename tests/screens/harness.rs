@@ -242,8 +242,8 @@ impl Harness {
     }
 
     /// Fires `name` at the control with element id `id`, which must be on
-    /// the screen now.
-    fn fire(&mut self, id: &str, name: &str, data: Box<dyn Any>) {
+    /// the screen now; `data` is the event's serialized data.
+    pub fn fire(&mut self, id: &str, name: &str, data: Box<dyn Any>) {
         let html = self.html();
         assert!(
             html.contains(&format!(r#"id="{id}""#)),

@@ -13,6 +13,7 @@ mod accessibility;
 mod details;
 mod interrupted_pairing;
 mod next_code;
+mod pair_inputs;
 mod pairing;
 mod readability;
 mod store_problems;

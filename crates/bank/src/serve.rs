@@ -214,6 +214,8 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
             pg.pool_size = opts.database_pool;
             pg.wait = opts.database_wait;
             pg.max_pending_sessions = opts.max_pending_sessions;
+            pg.max_unbound_tokens = opts.max_unbound_tokens;
+            pg.txn_lifetime = opts.txn_lifetime;
             let checks = key_checks(&kek, dir.api_key.expose().as_bytes(), dir.server_key.id());
             Db::open_postgres(pg, Arc::new(sealer), &checks).await?
         }

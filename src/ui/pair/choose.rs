@@ -1,15 +1,57 @@
-//! Pairing, first step: pick a bank, paste a link or read a QR image.
+//! Pairing, first step: scan the QR code (phones), pick a bank, paste a
+//! link, or read a QR image (desktop simulator: choose a file, drop it on
+//! the screen, paste a copied image, or type its path).
+//!
+//! Every picture goes through [`crate::services::scanner`] and ends in the
+//! confirmation step, or back here with the reason it was refused.
 use crate::i18n::Msg;
-use crate::services::pairing::{resolve_link, resolve_qr_file, PairingError};
+use crate::qr::QrError;
+use crate::services::pairing::{resolve_link, PairingError, Target};
+use crate::services::scanner::{
+    resolve_clipboard, resolve_dropped, resolve_image_file, PairInputs,
+};
+use crate::ui::pair::scan::CameraScanner;
 use crate::ui::pair::{FailureBox, PairStep};
 use crate::ui::state::{use_language, use_navigation, use_services, use_token_list, Route};
 use crate::ui::widgets::Button;
+use dioxus::html::HasFileData;
 use dioxus::prelude::*;
+use std::future::Future;
 use std::path::PathBuf;
 
-/// The bank list (each bank with its first pinned key), the link field,
-/// the QR image field and, when there are tokens, the way back. `error`
-/// says why the last link was refused.
+/// The picture inputs of this screen: a [`PairInputs`] from the context
+/// when one is provided (tests), else those of this build.
+pub(crate) fn use_pair_inputs() -> PairInputs {
+    use_hook(|| try_consume_context::<PairInputs>().unwrap_or_else(PairInputs::platform))
+}
+
+/// Reads a picture in the background (`reading` is set meanwhile) and
+/// moves `step` on with its link. With `quiet_without_image`, a paste
+/// that carried no image (text pasted into the link field) changes nothing.
+fn read_picture(
+    mut step: Signal<PairStep>,
+    mut reading: Signal<bool>,
+    quiet_without_image: bool,
+    read: impl Future<Output = Result<Target, PairingError>> + 'static,
+) {
+    if *reading.peek() {
+        return;
+    }
+    reading.set(true);
+    spawn(async move {
+        let resolved = read.await;
+        reading.set(false);
+        if quiet_without_image && matches!(resolved, Err(PairingError::Qr(QrError::NoImage))) {
+            return;
+        }
+        step.set(PairStep::from_link(resolved));
+    });
+}
+
+/// The scanner (phones), the bank list (each bank with its first pinned
+/// key), the link field, the picture inputs of the desktop simulator and,
+/// when there are tokens, the way back. `error` says why the last link or
+/// picture was refused.
 #[component]
 pub fn ChooseStep(
     step: Signal<PairStep>,
@@ -20,88 +62,175 @@ pub fn ChooseStep(
     let lang = use_language();
     let nav = use_navigation();
     let services = use_services();
+    let inputs = use_pair_inputs();
+    let reading = use_signal(|| false);
     let has_tokens = use_token_list().count() > 0;
     let banks = services.directory.banks().to_vec();
-    let (s1, s2) = (services.clone(), services.clone());
+    let s_link = services.clone();
+    let s_path = services.clone();
+    let s_file = services.clone();
+    let s_drop = services.clone();
+    let (s_paste, s_key) = (services.clone(), services.clone());
+    let files = inputs.files.clone();
+    let (cb_button, cb_paste) = (inputs.clipboard.clone(), inputs.clipboard.clone());
+    let accepts_drop = inputs.drop;
     rsx! {
-        h2 { "{lang.t(Msg::PairTitle)}" }
-        if let Some(error) = error {
-            FailureBox { error }
-        }
-        p { "{lang.t(Msg::PickBank)}" }
-        if banks.is_empty() { p { "{lang.t(Msg::NoBanks)}" } }
-        ul { class: "bank-list",
-            for b in banks {
-                li { key: "{b.id}",
-                    button {
-                        class: "bank-item",
-                        id: "bank-{b.id}",
-                        aria_label: "{b.name}",
-                        "data-bank": "{b.id}",
-                        onclick: {
-                            let b = b.clone();
-                            move |_| {
-                                if let Some(k) = b.keys.first() {
-                                    step.set(PairStep::Confirm((b.clone(), k.clone())));
+        div {
+            id: "pair-choose",
+            class: "pair-choose",
+            ondragover: move |e: DragEvent| {
+                if accepts_drop {
+                    e.prevent_default();
+                }
+            },
+            ondrop: move |e: DragEvent| {
+                if accepts_drop {
+                    e.prevent_default();
+                    let files = e.files();
+                    let services = s_drop.clone();
+                    read_picture(step, reading, false, async move {
+                        resolve_dropped(&services, files).await
+                    });
+                }
+            },
+            onpaste: move |_| {
+                if let Some(cb) = cb_paste.clone() {
+                    let services = s_paste.clone();
+                    read_picture(step, reading, true, async move {
+                        resolve_clipboard(&services, cb).await
+                    });
+                }
+            },
+            h2 { "{lang.t(Msg::PairTitle)}" }
+            if let Some(error) = error {
+                FailureBox { error }
+            }
+            CameraScanner { step }
+            p { "{lang.t(Msg::PickBank)}" }
+            if banks.is_empty() { p { "{lang.t(Msg::NoBanks)}" } }
+            ul { class: "bank-list",
+                for b in banks {
+                    li { key: "{b.id}",
+                        button {
+                            class: "bank-item",
+                            id: "bank-{b.id}",
+                            aria_label: "{b.name}",
+                            "data-bank": "{b.id}",
+                            onclick: {
+                                let b = b.clone();
+                                move |_| {
+                                    if let Some(k) = b.keys.first() {
+                                        step.set(PairStep::Confirm((b.clone(), k.clone())));
+                                    }
                                 }
-                            }
-                        },
-                        "{b.name}"
+                            },
+                            "{b.name}"
+                        }
                     }
                 }
             }
-        }
-        label { r#for: "pair-link", "{lang.t(Msg::OrLink)}" }
-        div { class: "row",
-            input {
-                id: "pair-link",
-                r#type: "text",
-                placeholder: "{lang.t(Msg::LinkPlaceholder)}",
-                aria_label: "{lang.t(Msg::OrLink)}",
-                value: "{link_text}",
-                oninput: move |e| link_text.set(e.value()),
+            label { r#for: "pair-link", "{lang.t(Msg::OrLink)}" }
+            div { class: "row",
+                input {
+                    id: "pair-link",
+                    r#type: "text",
+                    placeholder: "{lang.t(Msg::LinkPlaceholder)}",
+                    aria_label: "{lang.t(Msg::OrLink)}",
+                    value: "{link_text}",
+                    oninput: move |e| link_text.set(e.value()),
+                }
+                Button {
+                    msg: Msg::UseLink,
+                    id: "use-link",
+                    class: "secondary",
+                    onclick: move |_| {
+                        let text = link_text.peek().clone();
+                        step.set(PairStep::from_link(resolve_link(&s_link, &text)));
+                    },
+                }
             }
-            Button {
-                msg: Msg::UseLink,
-                id: "use-link",
-                class: "secondary",
-                onclick: move |_| {
-                    let text = link_text.peek().clone();
-                    step.set(PairStep::from_link(resolve_link(&s1, &text)));
-                },
+            if files.is_some() || cb_button.is_some() {
+                div { class: "row qr-inputs",
+                    if let Some(picker) = files {
+                        Button {
+                            msg: Msg::QrChooseFile,
+                            id: "qr-choose",
+                            class: "secondary",
+                            disabled: reading(),
+                            onclick: move |_| {
+                                let (picker, services) = (picker.clone(), s_file.clone());
+                                let mut reading = reading;
+                                spawn(async move {
+                                    if *reading.peek() {
+                                        return;
+                                    }
+                                    reading.set(true);
+                                    let picked = picker.pick().await;
+                                    reading.set(false);
+                                    if let Some(path) = picked {
+                                        read_picture(step, reading, false, async move {
+                                            resolve_image_file(&services, path).await
+                                        });
+                                    }
+                                });
+                            },
+                        }
+                    }
+                    if let Some(cb) = cb_button {
+                        Button {
+                            msg: Msg::QrPasteImage,
+                            id: "qr-paste",
+                            class: "secondary",
+                            disabled: reading(),
+                            onclick: move |_| {
+                                let (cb, services) = (cb.clone(), s_key.clone());
+                                read_picture(step, reading, false, async move {
+                                    resolve_clipboard(&services, cb).await
+                                });
+                            },
+                        }
+                    }
+                }
             }
-        }
-        label { r#for: "qr-path", "{lang.t(Msg::QrImage)}" }
-        div { class: "row",
-            input {
-                id: "qr-path",
-                r#type: "text",
-                placeholder: "{lang.t(Msg::QrImagePlaceholder)}",
-                aria_label: "{lang.t(Msg::QrImage)}",
-                value: "{qr_path}",
-                oninput: move |e| qr_path.set(e.value()),
+            if accepts_drop {
+                p { class: "hint", id: "qr-drop-hint", "{lang.t(Msg::QrDropHint)}" }
             }
-            Button {
-                msg: Msg::ReadQr,
-                id: "read-qr",
-                class: "secondary",
-                onclick: move |_| {
-                    let path = PathBuf::from(qr_path.peek().trim());
-                    let services = s2.clone();
-                    spawn(async move {
-                        let resolved = resolve_qr_file(&services, path).await;
-                        step.set(PairStep::from_link(resolved));
-                    });
-                },
+            if reading() {
+                p { id: "qr-reading", role: "status", "{lang.t(Msg::QrReading)}" }
             }
-        }
-        if has_tokens {
-            Button {
-                msg: Msg::Back,
-                id: "pair-back",
-                class: "link",
-                back: true,
-                onclick: move |_| nav.go(Route::List),
+            if inputs.typed_path {
+                label { r#for: "qr-path", "{lang.t(Msg::QrImage)}" }
+                div { class: "row",
+                    input {
+                        id: "qr-path",
+                        r#type: "text",
+                        placeholder: "{lang.t(Msg::QrImagePlaceholder)}",
+                        aria_label: "{lang.t(Msg::QrImage)}",
+                        value: "{qr_path}",
+                        oninput: move |e| qr_path.set(e.value()),
+                    }
+                    Button {
+                        msg: Msg::ReadQr,
+                        id: "read-qr",
+                        class: "secondary",
+                        onclick: move |_| {
+                            let path = PathBuf::from(qr_path.peek().trim());
+                            let services = s_path.clone();
+                            read_picture(step, reading, false, async move {
+                                resolve_image_file(&services, path).await
+                            });
+                        },
+                    }
+                }
+            }
+            if has_tokens {
+                Button {
+                    msg: Msg::Back,
+                    id: "pair-back",
+                    class: "link",
+                    back: true,
+                    onclick: move |_| nav.go(Route::List),
+                }
             }
         }
     }

@@ -1,14 +1,17 @@
-//! The pairing screen: choose a bank (or open a `softtoken://pair` link or
-//! a QR image), confirm, pair, and see the serial, the code and what to do
-//! next in web banking. One component per step; the pairing itself is
-//! [`crate::services::pairing`].
+//! The pairing screen: scan the QR code, choose a bank (or open a
+//! `softtoken://pair` link or a QR image), confirm, pair, and see the
+//! serial, the code and what to do next in web banking. One component per
+//! step; the pairing itself is [`crate::services::pairing`], the picture
+//! inputs [`crate::services::scanner`].
 pub mod choose;
 pub mod confirm;
 pub mod done;
 pub mod failed;
+pub mod scan;
 pub mod working;
 
 use crate::i18n::Msg;
+use crate::qr::QrError;
 use crate::services::pairing::{pair, resolve_link, Paired, PairingError, Target};
 use crate::services::{ClientError, DirectoryError};
 use crate::ui::state::{use_language, use_navigation, use_services, use_token_list};
@@ -54,10 +57,21 @@ pub fn failure_msg(e: &PairingError) -> Msg {
         PairingError::Directory(DirectoryError::KeyNotPinned { .. }) => Msg::FailKeyNotPinned,
         PairingError::Directory(DirectoryError::UrlMismatch { .. }) => Msg::FailUrlMismatch,
         PairingError::Directory(_) => Msg::FailLink,
-        PairingError::Qr(_) => Msg::FailQr,
+        PairingError::Qr(e) => qr_msg(e),
         PairingError::Bank(c) => client_msg(c),
         PairingError::Token(_) => Msg::FailProtocol,
         PairingError::Store(_) => Msg::FailStore,
+    }
+}
+
+/// The customer's words for a picture that gave no pairing link.
+pub fn qr_msg(e: &QrError) -> Msg {
+    match e {
+        QrError::NotAnImage => Msg::FailQrNotImage,
+        QrError::TooLarge => Msg::FailQrTooLarge,
+        QrError::NotALink => Msg::FailQrNotLink,
+        QrError::NoImage => Msg::FailQrNoImage,
+        _ => Msg::FailQr,
     }
 }
 
