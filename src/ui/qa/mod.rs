@@ -150,8 +150,8 @@ const QA_CSS: &str = "\
 .qa summary { font-weight: 700; cursor: pointer; }
 .qa h3 { font-size: 0.9375rem; margin: 0.5rem 0 0.25rem; }
 .qa .row { display: flex; flex-wrap: wrap; gap: 0.375rem; align-items: center; margin: 0.25rem 0; }
-.qa button { font-size: 0.875rem; padding: 0.25rem 0.5rem; }
-.qa input { font-size: 0.875rem; padding: 0.25rem; width: 8rem; }
+.qa button{ font-size: 0.875rem; padding: 0.25rem 0.5rem; }
+.qa input{ font-size: 0.875rem; padding: 0.25rem; width: 8rem; }
 .qa .offset { font-size: 1.125rem; font-weight: 700; font-variant-numeric: tabular-nums; }
 .qa .err { color: var(--err); }
 .qa .raw { font-family: \"DejaVu Sans Mono\", monospace; font-size: 0.8125rem; margin: 0.125rem 0; }
@@ -314,6 +314,7 @@ fn QaPanel(session: Signal<Session>, lang: Lang) -> Element {
             button {
                 key: "{id}",
                 id: "{id}",
+                aria_label: "{t(QaMsg::Clock)} {signed_secs(by)}",
                 disabled: next.is_none(),
                 onclick: move |_| {
                     if let Some(n) = shifted(offset(), by) {
@@ -331,15 +332,20 @@ fn QaPanel(session: Signal<Session>, lang: Lang) -> Element {
         let mut switch_to = switch_to.clone();
         let id = profile_id(&p);
         let is_current = p.dir == current.dir;
-        let name = p.name.clone();
+        let name = if is_current {
+            format!("{} ({})", p.name, t(QaMsg::Current))
+        } else {
+            p.name.clone()
+        };
         rsx! {
             button {
                 key: "{id}",
                 id: "{id}",
+                aria_label: "{name}",
                 aria_pressed: "{is_current}",
                 disabled: is_current,
                 onclick: move |_| switch_to(p.clone()),
-                if is_current { "{name} ({t(QaMsg::Current)})" } else { "{name}" }
+                "{name}"
             }
         }
     });
@@ -397,6 +403,7 @@ fn QaPanel(session: Signal<Session>, lang: Lang) -> Element {
                 {step_buttons}
                 button {
                     id: "qa-reset",
+                    aria_label: "{t(QaMsg::Reset)}",
                     onclick: move |_| {
                         let from = offset();
                         jump_error.set(None);
@@ -409,12 +416,14 @@ fn QaPanel(session: Signal<Session>, lang: Lang) -> Element {
                 label { r#for: "qa-jump-input", {t(QaMsg::JumpLabel)} }
                 input {
                     id: "qa-jump-input",
+                    aria_label: "{t(QaMsg::JumpLabel)}",
                     inputmode: "numeric",
                     value: "{jump_text}",
                     oninput: move |e| jump_text.set(e.value()),
                 }
                 button {
                     id: "qa-jump",
+                    aria_label: "{t(QaMsg::Jump)}",
                     onclick: move |_| match parse_offset(&jump_text.peek()) {
                         Ok(n) => {
                             jump_error.set(None);
@@ -437,11 +446,13 @@ fn QaPanel(session: Signal<Session>, lang: Lang) -> Element {
                 label { r#for: "qa-new-profile", {t(QaMsg::NewProfile)} }
                 input {
                     id: "qa-new-profile",
+                    aria_label: "{t(QaMsg::NewProfile)}",
                     value: "{new_name}",
                     oninput: move |e| new_name.set(e.value()),
                 }
                 button {
                     id: "qa-create-profile",
+                    aria_label: "{t(QaMsg::Create)}",
                     onclick: move |_| {
                         let name = new_name.peek().trim().to_owned();
                         match create_qa.profiles.create(&name) {
@@ -467,7 +478,12 @@ fn QaPanel(session: Signal<Session>, lang: Lang) -> Element {
             h3 { {t(QaMsg::BankStatus)} }
             div { id: "qa-status", {status_view} }
             div { class: "row",
-                button { id: "qa-check", onclick: move |_| checks += 1, {t(QaMsg::CheckAgain)} }
+                button {
+                    id: "qa-check",
+                    aria_label: "{t(QaMsg::CheckAgain)}",
+                    onclick: move |_| checks += 1,
+                    {t(QaMsg::CheckAgain)}
+                }
             }
             h3 { {t(QaMsg::Log)} }
             p { class: "path", id: "qa-log-path", "{qa.log.path().display()}" }
