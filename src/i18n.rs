@@ -12,22 +12,38 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// Japanese when the locale (`LC_ALL`, `LC_MESSAGES`, `LANG`, first set
-    /// wins) starts with `ja`, English otherwise.
+    /// Japanese when the locale's language is `ja` (`ja`, `ja_JP.UTF-8`,
+    /// `ja-JP`, `ja-Jpan-JP`, any case), English otherwise (also for none,
+    /// `C` and `POSIX`).
     pub fn from_locale(locale: Option<&str>) -> Lang {
-        match locale {
-            Some(l) if l.to_ascii_lowercase().starts_with("ja") => Lang::Ja,
-            _ => Lang::En,
+        let language = locale
+            .and_then(|l| l.split(['_', '-', '.', '@']).next())
+            .unwrap_or("");
+        if language.eq_ignore_ascii_case("ja") {
+            Lang::Ja
+        } else {
+            Lang::En
         }
     }
 
-    /// The system's language (environment variables, as POSIX orders them).
-    pub fn system() -> Lang {
-        let loc = ["LC_ALL", "LC_MESSAGES", "LANG"]
+    /// The first non-empty of `LC_ALL`, `LC_MESSAGES`, `LANG` (POSIX
+    /// order), read through `var`.
+    pub fn locale_from_env(var: impl Fn(&str) -> Option<String>) -> Option<String> {
+        ["LC_ALL", "LC_MESSAGES", "LANG"]
             .iter()
-            .filter_map(|v| std::env::var(v).ok())
-            .find(|v| !v.is_empty());
-        Lang::from_locale(loc.as_deref())
+            .filter_map(|v| var(v))
+            .find(|v| !v.is_empty())
+    }
+
+    /// The system's language: the locale variables when one is set (on
+    /// every platform, so a launcher or a test can choose), else on
+    /// Android, Apple platforms and Windows the platform's preferred
+    /// language (`sys-locale`); mapped by [`Lang::from_locale`].
+    pub fn system() -> Lang {
+        let env = Lang::locale_from_env(|v| std::env::var(v).ok());
+        #[cfg(any(target_os = "android", target_vendor = "apple", windows))]
+        let env = env.or_else(sys_locale::get_locale);
+        Lang::from_locale(env.as_deref())
     }
 
     /// The other language (for the switch button).
@@ -519,9 +535,51 @@ mod tests {
 
     #[test]
     fn locale_picks_language() {
-        assert_eq!(Lang::from_locale(Some("ja_JP.UTF-8")), Lang::Ja);
-        assert_eq!(Lang::from_locale(Some("en_US.UTF-8")), Lang::En);
+        for ja in [
+            "ja",
+            "ja_JP.UTF-8",
+            "ja-JP",
+            "JA_jp",
+            "ja-Jpan-JP",
+            "ja@x",
+            "ja.eucJP",
+        ] {
+            assert_eq!(Lang::from_locale(Some(ja)), Lang::Ja, "{ja}");
+        }
+        for en in [
+            "en_US.UTF-8",
+            "en",
+            "de_DE",
+            "C",
+            "POSIX",
+            "C.UTF-8",
+            "",
+            "jav",
+            "jv_ID",
+            "zh-Hans-JP",
+        ] {
+            assert_eq!(Lang::from_locale(Some(en)), Lang::En, "{en}");
+        }
         assert_eq!(Lang::from_locale(None), Lang::En);
+    }
+
+    #[test]
+    fn locale_variables_in_posix_order() {
+        fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+            move |v| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == v)
+                    .map(|(_, x)| (*x).to_owned())
+            }
+        }
+        let all = [("LC_ALL", "ja_JP.UTF-8"), ("LC_MESSAGES", "en_US"), ("LANG", "de_DE")];
+        assert_eq!(Lang::locale_from_env(env(&all)).as_deref(), Some("ja_JP.UTF-8"));
+        let msgs = [("LC_ALL", ""), ("LC_MESSAGES", "en_US"), ("LANG", "ja_JP")];
+        assert_eq!(Lang::locale_from_env(env(&msgs)).as_deref(), Some("en_US"));
+        let lang = [("LANG", "ja_JP.UTF-8")];
+        assert_eq!(Lang::locale_from_env(env(&lang)).as_deref(), Some("ja_JP.UTF-8"));
+        assert_eq!(Lang::locale_from_env(env(&[])), None);
     }
 
     #[test]

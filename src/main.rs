@@ -191,9 +191,20 @@ fn Root() -> Element {
         // A one-element keyed list: Dioxus compares keys only among list
         // siblings, so a new key unmounts the old `App` and mounts a new one.
         for generation in [restarts()] {
-            App { key: "{generation}" }
+            Body { key: "{generation}" }
         }
     }
+}
+
+/// [`App`], or under `--qa` (root context `QaContext`) the QA panel's
+/// shell around it.
+#[component]
+fn Body() -> Element {
+    #[cfg(feature = "desktop")]
+    if try_use_context::<softtoken::ui::qa::QaContext>().is_some() {
+        return rsx! { softtoken::ui::qa::QaShell {} };
+    }
+    rsx! { App {} }
 }
 
 fn fail(msg: &str) -> ! {
@@ -229,8 +240,23 @@ fn main() {
         Some(d) => Profile::Dir(d.clone()),
         None => Profile::Default(prepare(default_data_dir())),
     };
+    // `--qa`: the QA panel, whose adjustable clock is the app's one clock.
+    #[cfg(feature = "desktop")]
+    let qa = opts
+        .qa
+        .then(|| softtoken::ui::qa::simulator(&profile, opts.clock_offset));
+    #[cfg(not(feature = "desktop"))]
+    if opts.qa {
+        fail("--qa is for the desktop simulator only");
+    }
+    let clock: Arc<dyn softtoken::services::Clock> =
+        Arc::new(SystemClock::with_offset(opts.clock_offset));
+    #[cfg(feature = "desktop")]
+    let clock = qa.as_ref().map_or(clock, |q| {
+        q.clock.clone() as Arc<dyn softtoken::services::Clock>
+    });
     let services = Services {
-        clock: Arc::new(SystemClock::with_offset(opts.clock_offset)),
+        clock,
         store: Arc::new(ProfileStore::new(profile)),
         bank: Arc::new(HttpBankClient::default()),
         directory: Arc::new(directory(&opts)),
@@ -261,6 +287,11 @@ fn main() {
         .with_context(start)
         .with_context(inbox.clone())
         .with_context(triggers.clone());
+    #[cfg(feature = "desktop")]
+    let builder = match qa {
+        Some(qa) => builder.with_context(qa),
+        None => builder,
+    };
     #[cfg(feature = "desktop")]
     let builder = {
         use dioxus::desktop::{Config, LogicalSize, WindowBuilder};

@@ -15,6 +15,7 @@ mod interrupted_pairing;
 mod next_code;
 mod pair_inputs;
 mod pairing;
+mod qa;
 mod readability;
 mod store_problems;
 mod store_thread;
