@@ -4,7 +4,7 @@
 Checks, without an Android SDK or a Mac, that Dioxus.toml, the Android
 manifest/activity/resources, the iOS Info.plist/entitlements/strings and the
 icons agree with each other and keep the hardening of issue 5: no backup,
-FLAG_SECURE, only the softtoken://pair deep link, no permission beyond
+FLAG_SECURE, only the softtoken://pair and softtoken://txn deep links, no permission beyond
 INTERNET, no iCloud, icons at the sizes the stores require, only keys that
 dx 0.7.10 knows. Exits non-zero with one line per problem.
 
@@ -24,6 +24,11 @@ from pathlib import Path
 ROOT = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent)
 ANDROID = ROOT / "platforms/android"
 IOS = ROOT / "platforms/ios"
+
+# The hosts of the app's softtoken:// links: the pairing link (spec/stk1.md)
+# and the transaction link (spec/stk1-txn.md, src/services/txn_link.rs).
+LINK_HOSTS = ("pair", "txn")
+
 A = "{http://schemas.android.com/apk/res/android}"
 PROBLEMS: list[str] = []
 
@@ -213,8 +218,9 @@ def check_android(cfg: dict) -> None:
         check(cats == {"android.intent.category.DEFAULT", "android.intent.category.BROWSABLE"},
               "AndroidManifest.xml: VIEW filter needs DEFAULT and BROWSABLE")
         schemes = cfg.get("deep_links", {}).get("schemes", [])
-        check(data == [(s, "pair") for s in schemes],
-              f"AndroidManifest.xml: VIEW filter data {data} != softtoken://pair")
+        want = [(s, host) for s in schemes for host in LINK_HOSTS]
+        check(data == want,
+              f"AndroidManifest.xml: VIEW filter data {data} != {want}")
         check(auto is None, "AndroidManifest.xml: no autoVerify on a custom scheme")
     res = ANDROID / "res"
     for attr in ("label",):
