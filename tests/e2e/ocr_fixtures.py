@@ -94,6 +94,14 @@ def check_txn() -> None:
         raise E2EError(f"fixture txn-tampered-window.png: account number not read ({e})") from None
     if account != "9876543":
         raise E2EError(f"fixture txn-tampered-window.png: account read as {account}")
+    # The first latency benchmark run: 1111111, whose thin ones thresholded
+    # crops lose (111111, 11111): readings of the wrong length do not vote.
+    try:
+        ones, _ = read_txn.account_number(str(HERE / "fixtures" / "txn-ones-window.png"))
+    except Unreadable as e:
+        raise E2EError(f"fixture txn-ones-window.png: account number not read ({e})") from None
+    if ones != "1111111":
+        raise E2EError(f"fixture txn-ones-window.png: account read as {ones}")
     ws = read_txn.words(png)
     for label in ("Approve", "Reject", "Back"):
         if read_txn.find(ws, label) is None:

@@ -11,14 +11,17 @@ digits are the same in both languages.
   grey copy) with its box in window pixels;
 * `account_number(png)` — the one 7-digit number on the screen, read again
   from its box alone (digits only, one line) at several scales and
-  thresholds until two consecutive readings agree: a misread digit makes
-  readings disagree instead of passing (as the code in read_token). Raises
-  `read_token.Unreadable` if there is no such number or more than one.
+  thresholds until one 7-digit value has two readings and more than any
+  other (a reading of another length, e.g. a thin 1 lost at a threshold,
+  does not vote): a misread digit gives another value, which must then be
+  outvoted. Raises `read_token.Unreadable` if there is no such number, more
+  than one, or no value wins.
 """
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -28,7 +31,8 @@ from . import read_token
 from .read_token import Unreadable
 
 # (scale %, threshold % or None): neighbours differ in both.
-ACCOUNT_VARIANTS = [(200, None), (300, 55), (150, None), (250, 50), (350, None), (200, 60)]
+ACCOUNT_VARIANTS = [(200, None), (300, 55), (150, None), (250, 50), (350, None), (200, 60),
+                    (300, None), (250, None)]
 
 
 @dataclass(frozen=True)
@@ -112,10 +116,44 @@ def account_number(png: str, crops: Optional[str] = None) -> tuple[str, int]:
     if len(found) > 1:
         raise Unreadable(f"{len(found)} 7-digit numbers on the screen")
     w = found[0]
+    box = read_token.union([(w.x, w.y, w.w, w.h, w.text)], pad=8)
+    votes: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        box = read_token.union([(w.x, w.y, w.w, w.h, w.text)], pad=8)
-        value, n = read_token.agreed(png, box, ACCOUNT_VARIANTS, read_digits,
-                                     lambda v: len(v) == 7, tmp, crops, "account")
-    if value is None:
-        raise Unreadable("the account number's readings disagree")
-    return value, n
+        for i, (scale, threshold) in enumerate(ACCOUNT_VARIANTS):
+            t = os.path.join(tmp, f"account-{i}-{scale}-{threshold or 'gray'}.png")
+            read_token.crop(png, box, scale, t, threshold)
+            if crops:
+                shutil.copy(t, crops)
+            value = read_digits(t)
+            if len(value) != 7:
+                continue  # a lost digit (thin 1s at a threshold): no vote
+            votes[value] = votes.get(value, 0) + 1
+            best = max(votes.values())
+            leaders = [v for v, n in votes.items() if n == best]
+            if best >= 2 and len(leaders) == 1:
+                return leaders[0], i + 1
+    raise Unreadable(f"the account number's readings disagree ({len(votes)} different 7-digit readings)")
+
+
+def offline_code(png: str, crops: Optional[str] = None) -> read_token.Code:
+    """The 6-digit 取引認証番号 of the offline screen: the tallest line of two
+    3-digit groups (in a step's last seconds the next code is shown smaller
+    too), read again from its box until two consecutive readings agree (as
+    read_token's code). Raises Unreadable."""
+    with tempfile.TemporaryDirectory() as tmp:
+        pairs = []
+        for line in _lines(png, tmp, False):
+            line.sort()
+            for i in range(len(line) - 1):
+                pair = line[i:i + 2]
+                if all(re.fullmatch(r"\d{3}", w[4]) for w in pair):
+                    pairs.append(pair)
+        if not pairs:
+            raise Unreadable("no code (two 3-digit groups) on the screen")
+        pair = max(pairs, key=lambda p: max(w[3] for w in p))
+        code, _ = read_token.agreed(png, read_token.union(pair, pad=8), read_token.CODE_VARIANTS,
+                                    read_token.read_code, lambda c: len(c) == 6, tmp, crops,
+                                    "offline-code")
+    if not code:
+        raise Unreadable("the code's readings disagree")
+    return read_token.Code(code)
