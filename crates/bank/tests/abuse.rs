@@ -75,14 +75,16 @@ async fn admin_calls_need_the_operations_key_on_the_admin_listener() {
     assert_eq!(st, 200, "{b}");
     let data = s.data.clone();
     s.kill();
-    let db = rusqlite::Connection::open(data.join("token-service.sqlite")).unwrap();
-    let scopes: Vec<(String, Option<String>)> = db
-        .prepare("SELECT kind, scope FROM events ORDER BY id")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let scopes: Vec<(String, Option<String>)> =
+        db_rows(&data, "SELECT kind, scope FROM events ORDER BY id")
+            .into_iter()
+            .map(|r| {
+                (
+                    r["kind"].as_str().unwrap().to_string(),
+                    r["scope"].as_str().map(str::to_string),
+                )
+            })
+            .collect();
     let scope_of = |kind: &str| {
         scopes
             .iter()
@@ -133,15 +135,24 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-fn sealed_secrets(db: &std::path::Path) -> Vec<(String, Vec<u8>)> {
-    let c = rusqlite::Connection::open(db).unwrap();
-    let mut q = c
-        .prepare("SELECT serial, sealed_secret FROM tokens WHERE sealed_secret IS NOT NULL")
-        .unwrap();
-    q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+/// The sealed secrets of the token-service database of data directory
+/// `data` (its SQLite file, or its PostgreSQL schema).
+fn sealed_secrets(data: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    db_rows(
+        data,
+        "SELECT serial, sealed_secret FROM tokens WHERE sealed_secret IS NOT NULL",
+    )
+    .into_iter()
+    .map(|r| {
+        let hex = r["sealed_secret"].as_str().unwrap();
+        let hex = hex.strip_prefix("\\x").unwrap();
+        let blob = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        (r["serial"].as_str().unwrap().to_string(), blob)
+    })
+    .collect()
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
@@ -168,7 +179,12 @@ async fn a_copy_of_the_data_directory_alone_opens_no_token_secret() {
     assert!(!kek_file.starts_with(&data));
     let copy = tmp.path().join("copy");
     copy_dir(&data, &copy);
-    let secrets = sealed_secrets(&copy.join("token-service.sqlite"));
+    // On PostgreSQL the sealed secrets are in the database, not the copy.
+    let secrets = if on_postgres() {
+        sealed_secrets(&data)
+    } else {
+        sealed_secrets(&copy)
+    };
     assert_eq!(secrets.len(), 2);
     let real = softtoken_core::encoding::decode_array::<32>(
         std::fs::read_to_string(&kek_file).unwrap().trim(),

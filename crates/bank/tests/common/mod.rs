@@ -1,8 +1,30 @@
 //! Shared helpers of the token-service integration tests: the real
 //! `softtoken-bank` binary on 127.0.0.1:0 with a temporary data directory.
+//!
+//! Backends: SQLite (the file in the data directory) by default. With
+//! `SOFTTOKEN_TEST_DATABASE` (a PostgreSQL URL) and
+//! `SOFTTOKEN_TEST_DATABASE_PASSWORD_FILE` set (stage 50), every server
+//! these helpers start puts its token-service database on PostgreSQL
+//! instead, in a schema of its own: `t_<pid>_<hash of the data
+//! directory's path>`, created (`CREATE SCHEMA IF NOT EXISTS`) at the first
+//! start and selected with `options=-csearch_path=…` in the URL. A restart
+//! on the same data directory therefore finds the same database, and two
+//! tests (or two data directories of one test) never share one — the
+//! isolation a fresh SQLite file gives, at the cost of one `CREATE SCHEMA`
+//! per data directory (no database to create or drop; the throw-away
+//! cluster goes away at the end of the stage). A test that passes its own
+//! `--database` keeps it.
+//!
+//! After each start on PostgreSQL the helpers check that the server
+//! migrated its schema (and wrote no `token-service.sqlite`) and append
+//! `ran\t<test binary>\t<test>` to the file `SOFTTOKEN_TEST_PG_RECORD`
+//! (when set); a test that does not apply to PostgreSQL calls
+//! [`skip_on_postgres`], which appends `skipped\t…\t<reason>`. Stage 50
+//! compares these lines with the list of tests, so a test that passed
+//! without starting a server on PostgreSQL is caught.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -16,6 +38,187 @@ use softtoken_core::stk1::messages::{Device, Platform};
 use softtoken_core::{Generator, Params};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_softtoken-bank");
+
+/// The PostgreSQL cluster of stage 50.
+pub struct TestDatabase {
+    /// The application role's URL (no password in it).
+    pub url: String,
+    /// The file holding the role's password.
+    pub password_file: String,
+}
+
+/// The PostgreSQL test database, when `SOFTTOKEN_TEST_DATABASE` is set.
+pub fn test_database() -> Option<TestDatabase> {
+    let url = std::env::var("SOFTTOKEN_TEST_DATABASE").ok()?;
+    let password_file = std::env::var("SOFTTOKEN_TEST_DATABASE_PASSWORD_FILE")
+        .expect("SOFTTOKEN_TEST_DATABASE_PASSWORD_FILE with SOFTTOKEN_TEST_DATABASE");
+    Some(TestDatabase { url, password_file })
+}
+
+/// Whether the servers of these tests run on PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var_os("SOFTTOKEN_TEST_DATABASE").is_some()
+}
+
+/// The PostgreSQL schema of the server on data directory `data`.
+pub fn schema_of(data: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    // SipHash with fixed keys: the same name for the same path in this
+    // process, which is all a restart needs.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    data.hash(&mut h);
+    format!("t_{}_{:016x}", std::process::id(), h.finish())
+}
+
+/// `url` with the search path set to `schema`.
+pub fn url_with_schema(url: &str, schema: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-csearch_path%3D{schema}")
+}
+
+/// Runs `sql` with psql on the test database (as the application role)
+/// and returns its unaligned, tuples-only output.
+pub fn psql(db: &TestDatabase, sql: &str) -> String {
+    let password = std::fs::read_to_string(&db.password_file).unwrap();
+    let out = Command::new("psql")
+        .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d"])
+        .arg(&db.url)
+        .arg("-c")
+        .arg(sql)
+        .env("PGPASSWORD", password.trim())
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The server arguments that put the token-service database of data
+/// directory `data` on PostgreSQL (its schema created if absent); none on
+/// SQLite.
+pub fn database_args(data: &Path) -> Vec<String> {
+    let Some(db) = test_database() else {
+        return Vec::new();
+    };
+    let schema = schema_of(data);
+    psql(&db, &format!("CREATE SCHEMA IF NOT EXISTS {schema}"));
+    vec![
+        "--database".into(),
+        url_with_schema(&db.url, &schema),
+        "--database-password-file".into(),
+        db.password_file,
+        // Tests run in parallel and new connections are slow in a debug
+        // build (SCRAM's PBKDF2 unoptimised): wait for a free connection
+        // rather than answer 503.
+        "--database-wait-ms".into(),
+        "10000".into(),
+    ]
+}
+
+/// The rows of `sql` on the token-service database of data directory
+/// `data`, whichever backend: the SQLite file (read it once the server is
+/// stopped or between requests) or the server's PostgreSQL schema. Each
+/// row maps column names to JSON values; blobs are `"\\x<hex>"` on both.
+pub fn db_rows(data: &Path, sql: &str) -> Vec<serde_json::Map<String, Value>> {
+    if let Some(db) = test_database() {
+        let db = TestDatabase {
+            url: url_with_schema(&db.url, &schema_of(data)),
+            password_file: db.password_file,
+        };
+        let out = psql(
+            &db,
+            &format!("SELECT coalesce(json_agg(q), '[]'::json) FROM ({sql}) q"),
+        );
+        let rows: Vec<Value> = serde_json::from_str(out.trim()).unwrap();
+        return rows
+            .into_iter()
+            .map(|r| match r {
+                Value::Object(m) => m,
+                other => panic!("not a row: {other}"),
+            })
+            .collect();
+    }
+    let c = rusqlite::Connection::open(data.join("token-service.sqlite")).unwrap();
+    let mut q = c.prepare(sql).unwrap();
+    let names: Vec<String> = q.column_names().iter().map(|n| n.to_string()).collect();
+    let mut rows = q.query([]).unwrap();
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().unwrap() {
+        let mut m = serde_json::Map::new();
+        for (i, n) in names.iter().enumerate() {
+            use rusqlite::types::ValueRef;
+            let v = match r.get_ref(i).unwrap() {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(x) => json!(x),
+                ValueRef::Real(x) => json!(x),
+                ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
+                ValueRef::Blob(b) => {
+                    json!(format!(
+                        "\\x{}",
+                        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+                    ))
+                }
+            };
+            m.insert(n.clone(), v);
+        }
+        out.push(m);
+    }
+    out
+}
+
+/// The name of the running test (libtest names its threads after them).
+fn test_name() -> String {
+    std::thread::current()
+        .name()
+        .unwrap_or("<unnamed>")
+        .to_string()
+}
+
+/// The test binary's name without cargo's hash (`token_service`).
+fn binary_name() -> String {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let stem = exe
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    match stem.rsplit_once('-') {
+        Some((name, _)) => name.to_string(),
+        None => stem,
+    }
+}
+
+/// Appends one line to `SOFTTOKEN_TEST_PG_RECORD` (when set) and prints it.
+fn record(line: &str) {
+    let line = format!("{line}\n");
+    print!("{line}");
+    if let Some(path) = std::env::var_os("SOFTTOKEN_TEST_PG_RECORD") {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        // One write per line: lines of parallel tests do not interleave.
+        f.write_all(line.as_bytes()).unwrap();
+    }
+}
+
+/// On PostgreSQL: records that the running test does not apply there,
+/// with `reason`, and returns true (the test then returns at once). On
+/// SQLite: false.
+pub fn skip_on_postgres(reason: &str) -> bool {
+    if !on_postgres() {
+        return false;
+    }
+    record(&format!(
+        "skipped\t{}\t{}\t{reason}",
+        binary_name(),
+        test_name()
+    ));
+    true
+}
 
 /// A running server process.
 pub struct Server {
@@ -78,12 +281,20 @@ impl Server {
     }
 
     fn spawn(data: &Path, kek: &Path, extra: &[&str]) -> Server {
+        // A test that chose its database keeps it.
+        let own_database = extra.contains(&"--database");
+        let db_args = if own_database {
+            Vec::new()
+        } else {
+            database_args(data)
+        };
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
             .arg("--kek-file")
             .arg(kek)
             .args(extra)
+            .args(&db_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -131,6 +342,15 @@ impl Server {
         let kid = profile["server_key_id"].as_str().unwrap().to_string();
         let server_pub =
             decode_array::<32>(profile["server_public_key"].as_str().unwrap()).unwrap();
+        if !db_args.is_empty() {
+            assert_on_postgres(data);
+            record(&format!(
+                "ran\t{}\t{}\t{}",
+                binary_name(),
+                test_name(),
+                schema_of(data)
+            ));
+        }
         Server {
             child,
             url,
@@ -319,6 +539,26 @@ impl Server {
         )
         .await
     }
+}
+
+/// Panics unless the server on `data` keeps its token-service database
+/// in its PostgreSQL schema: the schema holds the migrated tables and the
+/// data directory no `token-service.sqlite`.
+fn assert_on_postgres(data: &Path) {
+    let db = test_database().unwrap();
+    let schema = schema_of(data);
+    let tables = psql(
+        &db,
+        &format!(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = '{schema}' AND tablename = 'tokens'"
+        ),
+    );
+    assert_eq!(tables.trim(), "1", "no tokens table in schema {schema}");
+    assert!(
+        !data.join("token-service.sqlite").exists(),
+        "a token-service.sqlite in {} although the server is on PostgreSQL",
+        data.display()
+    );
 }
 
 /// The data directory of a test in its temporary directory `dir`
