@@ -5,7 +5,8 @@ Checks, without an Android SDK or a Mac, that Dioxus.toml, the Android
 manifest/activity/resources, the iOS Info.plist/entitlements/strings and the
 icons agree with each other and keep the hardening of issue 5: no backup,
 FLAG_SECURE, only the softtoken://pair and softtoken://txn deep links, no permission beyond
-INTERNET, no iCloud, icons at the sizes the stores require, only keys that
+INTERNET and the QR scanner's CAMERA (camera hardware not required; the iOS
+camera prompt explained in Japanese and English, no other prompt), no iCloud, icons at the sizes the stores require, only keys that
 dx 0.7.10 knows. Exits non-zero with one line per problem.
 
 Usage: python3 platforms/check_packaging.py [REPO_ROOT]
@@ -81,6 +82,10 @@ BACKUP_DOMAINS = {
 DENSITIES = {"mdpi": (48, 108), "hdpi": (72, 162), "xhdpi": (96, 216),
              "xxhdpi": (144, 324), "xxxhdpi": (192, 432)}
 NAME_JA = "ワンタイムパスワード"
+# The pairing screen's QR scanner (src/services/scanner.rs) is the only
+# reason for a permission beyond the network.
+ANDROID_PERMISSIONS = {"android.permission.INTERNET", "android.permission.CAMERA"}
+IOS_USAGE = ["NSCameraUsageDescription"]
 NAME_EN = "One-Time Password"
 
 
@@ -142,7 +147,9 @@ def check_dioxus(cfg: dict, package: dict) -> None:
           "Dioxus.toml: deep_links.schemes must be exactly [\"softtoken\"]")
     check(not cfg.get("deep_links", {}).get("hosts"),
           "Dioxus.toml: no universal/app-link hosts expected")
-    check(not cfg.get("permissions"), "Dioxus.toml: the app requests no permissions")
+    check(not cfg.get("permissions"),
+          "Dioxus.toml: no [permissions]: dx uses the hand-written manifest and "
+          "Info.plist as they are, the camera permission lives there")
     for icon in bundle.get("icon", []):
         info = png_info(ROOT / icon)
         if check(info is not None, f"Dioxus.toml: bundle icon {icon} is not a PNG"):
@@ -161,8 +168,10 @@ def check_android(cfg: dict) -> None:
         problem(f"AndroidManifest.xml: {e}")
         return
     perms = {p.get(A + "name") for p in manifest.iter("uses-permission")}
-    check(perms == {"android.permission.INTERNET"},
-          f"AndroidManifest.xml: permissions must be INTERNET only, found {sorted(perms)}")
+    check(perms == ANDROID_PERMISSIONS,
+          f"AndroidManifest.xml: permissions must be {sorted(ANDROID_PERMISSIONS)}, "
+          f"found {sorted(perms)}")
+    check_camera_features(manifest)
     app = manifest.find("application")
     if not check(app is not None, "AndroidManifest.xml: no <application>"):
         return
@@ -257,6 +266,47 @@ def check_android(cfg: dict) -> None:
     check("allowFileAccess = false" in kt, "MainActivity.kt: web view file access must be off")
 
 
+def check_camera_features(manifest: ET.Element) -> None:
+    """CAMERA implies a required camera unless the feature says otherwise:
+    the app must install on devices without one (they pair through the link)."""
+    features = {f.get(A + "name"): f.get(A + "required") for f in manifest.iter("uses-feature")}
+    check("android.hardware.camera" in features,
+          "AndroidManifest.xml: <uses-feature android.hardware.camera> missing "
+          "(CAMERA would make the camera required)")
+    for name, required in features.items():
+        if name and name.startswith("android.hardware.camera"):
+            check(required == "false",
+                  f"AndroidManifest.xml: {name} must be required=\"false\"")
+
+
+def strings_value(text: str, key: str) -> str | None:
+    """The value of `"key" = "…";` in an InfoPlist.strings text."""
+    m = re.search(r'^"' + re.escape(key) + r'"\s*=\s*"((?:[^"\\]|\\.)*)";', text, re.M)
+    return m.group(1) if m else None
+
+
+def check_camera_prompt(plist: dict) -> None:
+    """The only permission prompt is the camera's, explained in both languages."""
+    usage = sorted(k for k in plist if k.endswith("UsageDescription"))
+    check(usage == IOS_USAGE, f"Info.plist: permission prompts {usage}, expected {IOS_USAGE}")
+    base = plist.get("NSCameraUsageDescription", "")
+    texts = {}
+    for lang in ("ja", "en"):
+        path = IOS / f"{lang}.lproj/InfoPlist.strings"
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        texts[lang] = strings_value(text, "NSCameraUsageDescription") or ""
+        check(len(texts[lang]) >= 20, f"{lang}.lproj: NSCameraUsageDescription missing or too short")
+    check("カメラ" in texts["ja"] and "QR" in texts["ja"],
+          "ja.lproj: the camera prompt must say in Japanese that the camera reads the QR code")
+    # English, except the bank's screen name, quoted in Japanese as elsewhere.
+    en_words = texts["en"].replace("「ワンタイムパスワード利用開始」", "")
+    check("camera" in en_words.lower() and "QR" in en_words
+          and re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", en_words) is None,
+          "en.lproj: the camera prompt must say in English that the camera reads the QR code")
+    check(base == texts["ja"], "Info.plist: NSCameraUsageDescription must be the Japanese text "
+          "(development region ja), as in ja.lproj")
+
+
 def check_ios(cfg: dict, package: dict) -> None:
     ident = cfg.get("bundle", {}).get("identifier", "")
     try:
@@ -276,8 +326,7 @@ def check_ios(cfg: dict, package: dict) -> None:
     schemes = [s for t in plist.get("CFBundleURLTypes", []) for s in t.get("CFBundleURLSchemes", [])]
     check(schemes == cfg.get("deep_links", {}).get("schemes"),
           f"Info.plist: URL schemes {schemes} != Dioxus.toml deep_links")
-    usage = [k for k in plist if k.endswith("UsageDescription")]
-    check(not usage, f"Info.plist: permission prompts {usage} (the app asks for none)")
+    check_camera_prompt(plist)
     ats = plist.get("NSAppTransportSecurity", {})
     check(not any(v is True for v in ats.values()), "Info.plist: ATS exceptions present")
     check("ITSAppUsesNonExemptEncryption" in plist, "Info.plist: export-compliance key missing")
