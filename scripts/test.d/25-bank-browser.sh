@@ -35,7 +35,7 @@ if [ ! -d node_modules/playwright-core ]; then
 fi
 
 echo "-- node --test (tests/browser)"
-SKIP_CARGO_BUILD=1 node --test --test-concurrency=1 stk1.test.mjs stk1-txn.test.mjs bank.test.mjs txn.test.mjs \
+SKIP_CARGO_BUILD=1 node --test --test-concurrency=1 stk1.test.mjs stk1-txn.test.mjs bank.test.mjs txn.test.mjs staff.test.mjs \
   || fail "browser tests (see the TAP output above)"
 if [ "${SOFTTOKEN_UPDATE_DOCS:-}" = "1" ]; then
   echo "25-bank-browser: screenshots updated in docs/screenshots/"

@@ -68,7 +68,14 @@ pub fn observe(history: &[(i64, Event)], staff: &[StaffEvent], serial: &str) -> 
                     o.failures = e.fail_count.unwrap_or(o.failures.saturating_add(1));
                     o.locked |= o.failures >= limit;
                 }
-                EventKind::Locked => o.locked = true,
+                EventKind::Locked => {
+                    // The wrong code that reaches the limit is answered
+                    // `locked` itself: it counts once.
+                    if !o.locked {
+                        o.failures = e.fail_count.unwrap_or(o.failures.saturating_add(1));
+                    }
+                    o.locked = true;
+                }
                 _ => {}
             },
             Step::Staff(s) => match s.action {
@@ -118,6 +125,18 @@ mod tests {
         h.reverse(); // newest first, as stored
         let o = observe(&h, &[], "K7M3Q9XZ2PD0");
         assert_eq!((o.failures, o.locked, o.drift), (limit, true, None));
+
+        // The token service's own sequence: the limit-reaching wrong code
+        // is answered `locked` (no count), then every code is.
+        let mut real: Vec<(i64, Event)> = vec![(1, ev(EventKind::Registered, None))];
+        for n in 1..limit {
+            real.push((1 + i64::from(n), ev(EventKind::Failed, Some(n))));
+        }
+        real.push((1 + i64::from(limit), ev(EventKind::Locked, None)));
+        real.push((2 + i64::from(limit), ev(EventKind::Locked, None)));
+        real.reverse();
+        let o = observe(&real, &[], "K7M3Q9XZ2PD0");
+        assert_eq!((o.failures, o.locked), (limit, true));
 
         // An unlock after the lock clears it; a refused one does not; an
         // unlock of another serial does not either.
