@@ -32,6 +32,12 @@
 //       {"ok":true,"state":"rejected"|"expired",...} (then the history rows,
 //       logout, the page is closed); or {"ok":true,"state":"pending"} if it
 //       did not move (the page stays open).
+//   {"cmd":"txn_offline","code":C,"shot":NAME?}
+//       on that 取引認証 page: 「アプリが通信できない場合」 › 取引認証番号 › 認証;
+//       answers as txn_wait once the page moved on (or {"ok":false,...} with
+//       the page's error box; the page stays open)
+//   {"cmd":"settings","txn_auth":"on"|"off","otp":C,"shot":NAME?}
+//       (--txn-auth optional) ログイン › 設定 › 取引認証 する/しない + code › 変更
 //   {"cmd":"quit"}
 // Answers (stdout): {"ok":true, ...what the result page shows} or
 // {"ok":false,"at":PAGE,"error":TEXT} where TEXT is the page's error box.
@@ -324,6 +330,58 @@ async function txnTransfer(r) {
   };
 }
 
+/** The offline 取引認証番号 on the 取引認証 page (see the header). */
+async function txnOffline(r) {
+  const p = txnPage;
+  if (!p) return { ok: false, at: 'driver', error: 'no 取引認証 page (txn_transfer first)' };
+  await p.locator('#txn-offline-open').click();
+  await p.fill('#f-txn_code', r.code);
+  await p.locator('#txn-offline-submit').click();
+  await p.waitForLoadState();
+  const echoed = (await p.content()).includes(r.code);
+  if (/\/account\/txn$/.test(p.url()) && await p.locator('#page-error').count()) {
+    if (r.shot) await p.screenshot({ path: path.join(shots, `e2e-${r.shot}-refused.png`), fullPage: true });
+    return { ok: false, at: 'txn_offline', error: (await p.locator('#page-error').innerText()).trim(), echoed };
+  }
+  return { ...(await txnWait({ timeout_ms: 10_000, shot: r.shot })), echoed };
+}
+
+/** 設定 under --txn-auth optional: 取引認証 する/しない with the code. */
+async function settings(r) {
+  const p = page;
+  await p.goto(`${base}/login`);
+  await p.fill('#f-contract_id', customer.contract_id);
+  await p.fill('#f-password', customer.password);
+  await click('login-submit');
+  await p.waitForURL(/\/account$|\/login(\/otp)?$/);
+  if (!/\/account$/.test(p.url())) return refused('login', [r.otp]);
+  await click('nav-settings');
+  await p.waitForURL(/\/account\/settings$/);
+  if (!(await p.locator('#txn-auth-on').count())) {
+    return { ok: false, at: 'settings', error: 'no 取引認証 choice in 設定 (not --txn-auth optional)' };
+  }
+  await p.locator(r.txn_auth === 'off' ? '#txn-auth-off' : '#txn-auth-on').check();
+  await p.fill('#f-otp', r.otp);
+  await click('settings-submit');
+  await p.waitForLoadState();
+  let answer;
+  if (await p.locator('#page-error').count()) {
+    await shot(r.shot && `${r.shot}-refused`);
+    answer = await refused('settings', [r.otp]);
+  } else {
+    await shot(r.shot);
+    answer = {
+      ok: true,
+      notice: (await p.locator('#settings-notice').innerText().catch(() => '')).trim(),
+      status: (await p.locator('#txn-auth-status').innerText()).trim(),
+      echoed: await echoes([r.otp]),
+    };
+  }
+  await click('logout');
+  await p.waitForURL(/\/login$/);
+  return answer;
+}
+
 /** Waits on the 取引認証 page for its result (see the header). */
 async function txnWait(r) {
   const p = txnPage;
@@ -375,7 +433,7 @@ async function txnWait(r) {
   return answer;
 }
 
-const handlers = { start, transfer, exchange, txn_transfer: txnTransfer, txn_wait: txnWait };
+const handlers = { start, transfer, exchange, txn_transfer: txnTransfer, txn_wait: txnWait, txn_offline: txnOffline, settings };
 const lines = createInterface({ input: process.stdin });
 const reply = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 try {

@@ -8,6 +8,13 @@
       --keep              keep the work folder even when the scenario passes
   mitb [options]          the man-in-the-browser rehearsal (tests/e2e/mitb.py),
                           same options as scenario
+  demo-steps [options]    the README's 取引認証 steps for scripts/demo
+                          (tests/e2e/demo_steps.py), same options as scenario
+  txn-latency [--runs N]  benchmark: a pending transaction appearing in the open
+                          app (tests/e2e/txn_latency.py), scenario's options
+  gallery [options]       README screenshots: token screen at 100 %/200 % text,
+                          light/dark, and the QA panel (tests/e2e/gallery.py);
+                          --bin-dir, --shots, --keep as for scenario
   demo [options]          the demo of scripts/demo (tests/e2e/demo.py)
 
 Screenshots go to target/screenshots/ unless SOFTTOKEN_UPDATE_DOCS=1 (then
@@ -57,6 +64,16 @@ def cmd_scenario(args) -> int:
     if args.command == "mitb":
         from .mitb import Mitb as Scenario
         prefix = "32-mitb"
+    elif args.command == "demo-steps":
+        from .demo_steps import DemoSteps as Scenario
+        prefix = "32-demo-steps"
+    elif args.command == "txn-latency":
+        from functools import partial
+
+        from .txn_latency import TxnLatency
+
+        Scenario = partial(TxnLatency, runs=args.runs)
+        prefix = "txn-latency"
     else:
         from .scenario import Scenario
         prefix = PREFIX
@@ -93,6 +110,34 @@ def cmd_scenario(args) -> int:
     return status
 
 
+def cmd_gallery(args) -> int:
+    from . import gallery
+
+    bin_dir = Path(args.bin_dir).resolve() if args.bin_dir else default_bin_dir()
+    shots = Path(args.shots).resolve() if args.shots else screenshot_dir()
+    work = Path(tempfile.mkdtemp(prefix="softtoken-gallery."))
+    started = time.monotonic()
+    status = 1
+    try:
+        gallery.main(ROOT, bin_dir, work, shots)
+        status = 0
+    except E2EError as e:
+        print(f"{gallery.PREFIX}: {e}", file=sys.stderr)
+    except KeyboardInterrupt:
+        status = 130
+    print(f"{gallery.PREFIX}: {time.monotonic() - started:.0f} s", flush=True)
+    if status != 0 or args.keep:
+        print(f"{gallery.PREFIX}: work folder kept: {work}")
+        for log in sorted(work.glob("*.log")) if status != 0 else []:
+            print(f"--- {log}")
+            print("\n".join(log.read_text(errors="replace").splitlines()[-20:]))
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    if status == 0:
+        print(f"{gallery.PREFIX}: ok")
+    return status
+
+
 def cmd_demo(args) -> int:
     from . import demo as demo_module
 
@@ -115,6 +160,22 @@ def main(argv=None) -> int:
     p.add_argument("--shots")
     p.add_argument("--keep", action="store_true")
     p.set_defaults(run=cmd_scenario)
+    p = sub.add_parser("demo-steps")
+    p.add_argument("--bin-dir")
+    p.add_argument("--shots")
+    p.add_argument("--keep", action="store_true")
+    p.set_defaults(run=cmd_scenario)
+    p = sub.add_parser("txn-latency")
+    p.add_argument("--bin-dir")
+    p.add_argument("--shots")
+    p.add_argument("--keep", action="store_true")
+    p.add_argument("--runs", type=int, default=20)
+    p.set_defaults(run=cmd_scenario)
+    p = sub.add_parser("gallery")
+    p.add_argument("--bin-dir")
+    p.add_argument("--shots")
+    p.add_argument("--keep", action="store_true")
+    p.set_defaults(run=cmd_gallery)
     p = sub.add_parser("demo")
     p.add_argument("--bin-dir", default=str(ROOT / "target" / "release"))
     p.add_argument("--port", type=int, default=8700)

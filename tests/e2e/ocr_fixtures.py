@@ -108,6 +108,15 @@ def check_txn() -> None:
             raise E2EError(f"fixture txn-tampered-window.png: no {label!r} found")
     if read_txn.find(ws, "Approve").y <= read_txn.find(ws, "Account").y:
         raise E2EError("fixture txn-tampered-window.png: 'Approve' found above the fields")
+    # The offline 取引認証番号 screen of demo-steps (an expired code of a
+    # deleted throw-away token; compared as SHA-256 like the codes above).
+    try:
+        code = read_txn.offline_code(str(HERE / "fixtures" / "txn-offline-window.png"))
+    except Unreadable as e:
+        raise E2EError(f"fixture txn-offline-window.png: code not read ({e})") from None
+    if hashlib.sha256(code.reveal().encode()).hexdigest() != \
+            "80d77dee08a7463100bfba21308f1710e90b6f0d31cc0a45a91c666a00d4f1de":
+        raise E2EError("fixture txn-offline-window.png: the offline code was misread")
     ws = read_txn.words(str(HERE / "fixtures" / "txn-reject-ask-window.png"))
     button = read_txn.find(ws, "it", after="Reject")
     question = read_txn.find(ws, "this", after="Reject")

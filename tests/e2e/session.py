@@ -270,6 +270,11 @@ class Window:
         time.sleep(0.2)
         self.display._run(["xdotool", "click", "1"])
 
+    def type_text(self, text: str) -> None:
+        """Types `text` into the focused field of the window (never a code:
+        xdotool's argument list is visible to other local users)."""
+        self.display._run(["xdotool", "type", "--delay", "80", text])
+
     def screenshot(self, dst: Path) -> Path:
         """Saves the window as PNG at `dst`, atomically (a reader never sees
         half a file); returns `dst`."""
