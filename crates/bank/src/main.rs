@@ -11,7 +11,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use softtoken_token_service::db::Synchronous;
+use softtoken_token_service::db::pg::{connection_config, PgError};
+use softtoken_token_service::db::{Database, Synchronous};
 use softtoken_token_service::kek::{self, KekError, KekLocation};
 use softtoken_token_service::keys::{DataDir, KeyFileError, DB_FILE};
 use softtoken_token_service::rekey::{self, RekeyError};
@@ -244,6 +245,13 @@ enum Cmd {
         /// Rows per transaction.
         #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         batch: u32,
+        /// The token-service database, as for `serve`: `sqlite:` (the
+        /// file in the data directory) or a PostgreSQL connection string.
+        #[arg(long, default_value = "sqlite:")]
+        database: String,
+        /// File holding the PostgreSQL password (mode 0600).
+        #[arg(long)]
+        database_password_file: Option<PathBuf>,
     },
 }
 
@@ -274,6 +282,9 @@ enum RunError {
     /// Re-keying stopped (committed batches stay done).
     #[error("rekey stopped: {0}; the batches reported so far are done, run it again")]
     Rekey(#[from] RekeyError),
+    /// The PostgreSQL connection settings are not usable.
+    #[error(transparent)]
+    Postgres(#[from] PgError),
 }
 
 fn main() -> ExitCode {
@@ -301,7 +312,16 @@ fn run(cli: Cli) -> Result<(), RunError> {
             old_kek_file,
             new_kek_file,
             batch,
-        } => run_rekey(&data, &old_kek_file, &new_kek_file, batch),
+            database,
+            database_password_file,
+        } => {
+            let db = database.parse()?;
+            let target = RekeyTarget {
+                database: &db,
+                password_file: database_password_file.as_deref(),
+            };
+            run_rekey(&data, &old_kek_file, &new_kek_file, batch, target)
+        }
         Cmd::Serve {
             listen,
             admin_listen,
@@ -413,9 +433,23 @@ fn parse_rate(s: &str) -> Result<f64, String> {
     }
 }
 
+/// The database `rekey` works on.
+struct RekeyTarget<'a> {
+    database: &'a Database,
+    password_file: Option<&'a Path>,
+}
+
 /// `rekey`: the new KEK must lie outside the data directory; the old one
 /// may be the demo's `DATA/kek` (moving out of it is what this is for).
-fn run_rekey(data: &Path, old: &Path, new: &Path, batch: u32) -> Result<(), RunError> {
+/// On PostgreSQL the instances may keep serving meanwhile (each with
+/// `--kek-file NEW --old-kek-file OLD`).
+fn run_rekey(
+    data: &Path,
+    old: &Path,
+    new: &Path,
+    batch: u32,
+    target: RekeyTarget<'_>,
+) -> Result<(), RunError> {
     let new_at = kek::locate(Some(new), None, data, false)?;
     let old = kek::load(&KekLocation {
         path: old.to_path_buf(),
@@ -423,15 +457,38 @@ fn run_rekey(data: &Path, old: &Path, new: &Path, batch: u32) -> Result<(), RunE
     })?;
     let new = kek::load(&new_at)?;
     let sealer = Sealer::new(&new).also_opening(&old);
-    let mut conn = rekey::open(&data.join(DB_FILE))?;
-    let before = rekey::remaining(&conn, &sealer)?;
-    println!(
-        "{before} sealed values to re-seal under key {}",
-        sealer.key_id()
-    );
-    let report = rekey::rekey(&mut conn, &sealer, batch as usize, |r| {
+    let announce = |before: u64| {
+        println!(
+            "{before} sealed values to re-seal under key {}",
+            sealer.key_id()
+        );
+    };
+    let progress = |r: rekey::RekeyReport| {
         println!("batch {}: {} re-sealed so far", r.batches, r.resealed);
-    })?;
+    };
+    let report = match target.database {
+        Database::Sqlite => {
+            let mut conn = rekey::open(&data.join(DB_FILE))?;
+            announce(rekey::remaining(&conn, &sealer)?);
+            rekey::rekey(&mut conn, &sealer, batch as usize, progress)?
+        }
+        Database::Postgres(spec) => {
+            let cfg = connection_config(spec, target.password_file)?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(RunError::Runtime)?;
+            runtime.block_on(async {
+                let mut client = rekey::pg_open(&cfg).await?;
+                announce(rekey::pg_remaining(&client, &sealer).await?);
+                let report =
+                    rekey::pg_rekey(&mut client, &sealer, batch as usize, progress).await?;
+                // Instances now need the new KEK to start.
+                rekey::pg_finish(&client, &sealer, &new).await?;
+                Ok::<_, RekeyError>(report)
+            })?
+        }
+    };
     println!(
         "done: {} sealed values re-sealed in {} batches; the old KEK is no longer needed",
         report.resealed, report.batches

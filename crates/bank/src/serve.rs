@@ -17,7 +17,9 @@ use tower::Service;
 
 use crate::conn::{ConnConfig, Connections, LogLimiter, Paced};
 
-use softtoken_token_service::db::pg::{connection_config, describe, key_checks, PgConfig, PgError};
+use softtoken_token_service::db::pg::{
+    connection_config, describe, kek_check, key_checks, PgConfig, PgError,
+};
 use softtoken_token_service::db::{Database, Db, DbConfig, DbError, Synchronous};
 use softtoken_token_service::gc::{self, GcConfig};
 use softtoken_token_service::http::{self as api, ApiState};
@@ -145,12 +147,14 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     let dir = DataDir::open_or_create(&opts.data)?;
     let kek = kek::load(&kek_at)?;
     let mut sealer = Sealer::new(&kek);
+    let mut old_kek = None;
     if let Some(old) = &opts.old_kek_file {
         let old = kek::load(&KekLocation {
             path: old.clone(),
             create: false,
         })?;
         sealer = sealer.also_opening(&old);
+        old_kek = Some(old);
     }
     let listener = tokio::net::TcpListener::bind(&opts.listen)
         .await
@@ -216,7 +220,12 @@ pub async fn serve(opts: ServeOptions) -> Result<(), ServeError> {
             pg.max_pending_sessions = opts.max_pending_sessions;
             pg.max_unbound_tokens = opts.max_unbound_tokens;
             pg.txn_lifetime = opts.txn_lifetime;
-            let checks = key_checks(&kek, dir.api_key.expose().as_bytes(), dir.server_key.id());
+            let mut checks = key_checks(&kek, dir.api_key.expose().as_bytes(), dir.server_key.id());
+            if let Some(old) = &old_kek {
+                // During a re-keying the database may still hold the old
+                // KEK's check value (`rekey` replaces it when done).
+                checks.push(kek_check(old));
+            }
             Db::open_postgres(pg, Arc::new(sealer), &checks).await?
         }
     };

@@ -193,3 +193,63 @@ fn log_format_json_writes_one_json_object_per_line() {
         assert!(v["timestamp"].is_string(), "{l}");
     }
 }
+
+/// `rekey --database …` re-seals the database the server uses, on SQLite
+/// and on PostgreSQL alike; afterwards only the new KEK is needed.
+#[tokio::test]
+async fn rekey_works_on_the_servers_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = data_in(&tmp);
+    let db = database_args("rekey");
+    let mut args = vec!["--test-clock".to_string()];
+    args.extend(db.iter().cloned());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let s = Server::start_with(&data, &args);
+    let t = base_time();
+    let tok = s.bound("8200001", t).await;
+    for _ in 0..3 {
+        s.pair(t).await;
+    }
+    let old = s.kek_file.clone();
+    s.kill();
+    let new = tmp.path().join("new-kek");
+    let rekey = |batch: &str| {
+        Command::new(BIN)
+            .args(["rekey", "--data"])
+            .arg(&data)
+            .arg("--old-kek-file")
+            .arg(&old)
+            .arg("--new-kek-file")
+            .arg(&new)
+            .args(["--batch", batch])
+            .args(&db)
+            .output()
+            .unwrap()
+    };
+    let out = rekey("2");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    // 4 token secrets and 4 session confirmations, 2 per batch.
+    assert!(text.starts_with("8 sealed values"), "{text}");
+    assert!(
+        text.contains("batch 4:") && text.contains("done: 8 "),
+        "{text}"
+    );
+    // Running it again finds nothing left.
+    let again = String::from_utf8_lossy(&rekey("2").stdout).to_string();
+    assert!(again.starts_with("0 sealed values"), "{again}");
+    std::fs::remove_file(&old).unwrap();
+    let mut args = vec!["--test-clock".to_string()];
+    args.extend(db.iter().cloned());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let s = Server::start_with_kek(&data, &new, &args);
+    let (st, b) = s.verify("8200001", &tok.code(t + 30), t + 30).await;
+    assert_eq!(st, 200, "{b}");
+    if !db.is_empty() {
+        println!("ran on PostgreSQL: rekey --database");
+    }
+}

@@ -396,6 +396,30 @@ pub async fn pg_remaining(
     Ok(total)
 }
 
+/// Records in the database that its blobs are now sealed under `new_kek`
+/// (the `kek` check value of [`crate::db::pg::key_checks`]), once
+/// [`pg_remaining`] is 0 — from then on an instance must hold the new KEK
+/// to start, and the old one is no longer accepted. Returns whether it
+/// was recorded (`false`: blobs under another key remain).
+pub async fn pg_finish(
+    client: &tokio_postgres::Client,
+    sealer: &Sealer,
+    new_kek: &[u8; 32],
+) -> Result<bool, RekeyError> {
+    if pg_remaining(client, sealer).await? != 0 {
+        return Ok(false);
+    }
+    let (name, value) = crate::db::pg::kek_check(new_kek);
+    client
+        .execute(
+            "INSERT INTO key_checks(name, check_value) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET check_value = EXCLUDED.check_value",
+            &[&name, &value],
+        )
+        .await?;
+    Ok(true)
+}
+
 /// [`rekey`] on PostgreSQL (same bound, same progress reports).
 pub async fn pg_rekey(
     client: &mut tokio_postgres::Client,

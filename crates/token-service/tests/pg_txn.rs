@@ -18,7 +18,9 @@ use softtoken_core::txn::{
     derive_txn_keys, offline_step, Decision, Kind, OcraKey, Transaction, TxnId, TxnKey,
 };
 use softtoken_core::{Generator, Params, Secret, Serial};
-use softtoken_token_service::db::pg::{connection_config, PgConfig, PG_SCHEMA_VERSION};
+use softtoken_token_service::db::pg::{
+    connection_config, kek_check, PgConfig, PgError, PG_SCHEMA_VERSION,
+};
 use softtoken_token_service::db::Db;
 use softtoken_token_service::gc::{Collect, Collected};
 use softtoken_token_service::ops::txn::consume::Consume;
@@ -760,7 +762,13 @@ async fn rekey_on_postgres_is_resumable_and_frees_the_old_key() {
     let cfg = fresh_schema().await;
     let old = [1u8; 32];
     let new = [2u8; 32];
-    let a = open(pg_config(&cfg), &old).await;
+    let a = Db::open_postgres(
+        pg_config(&cfg),
+        Arc::new(Sealer::new(&old)),
+        &[kek_check(&old)],
+    )
+    .await
+    .unwrap();
     let mut toks = Vec::new();
     for n in 0..4 {
         toks.push(bound(&a, &format!("T-rk-{n}")).await);
@@ -792,14 +800,23 @@ async fn rekey_on_postgres_is_resumable_and_frees_the_old_key() {
     assert_eq!(rekey::pg_step(&mut client, &both, 3).await.unwrap(), 3);
     assert_eq!(rekey::pg_remaining(&client, &both).await.unwrap(), 7);
     drop(client);
-    // An instance holding both keys serves meanwhile.
+    // An instance holding both keys starts and serves meanwhile; one
+    // with only the new key is refused until the run is finished.
     let served = Db::open_postgres(
         pg_config(&cfg),
         Arc::new(Sealer::new(&new).also_opening(&old)),
-        &[("kek", b"check".to_vec())],
+        &[kek_check(&new), kek_check(&old)],
     )
     .await
     .unwrap();
+    let early = Db::open_postgres(
+        pg_config(&cfg),
+        Arc::new(Sealer::new(&new)),
+        &[kek_check(&new)],
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(early, PgError::KeyMismatch { .. }), "{early}");
     let t = NOW + 30;
     for (n, tok) in toks.iter().enumerate() {
         served
@@ -823,11 +840,21 @@ async fn rekey_on_postgres_is_resumable_and_frees_the_old_key() {
     assert_eq!(report.resealed, 7);
     assert_eq!(seen, report.batches);
     assert_eq!(rekey::pg_remaining(&client, &both).await.unwrap(), 0);
-    // The new KEK alone serves every token now.
+    assert!(rekey::pg_finish(&client, &both, &new).await.unwrap());
+    // The old KEK alone is refused now; the new KEK alone serves every
+    // token.
+    let stale = Db::open_postgres(
+        pg_config(&cfg),
+        Arc::new(Sealer::new(&old)),
+        &[kek_check(&old)],
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(stale, PgError::KeyMismatch { .. }), "{stale}");
     let only_new = Db::open_postgres(
         pg_config(&cfg),
         Arc::new(Sealer::new(&new)),
-        &[("kek", b"check".to_vec())],
+        &[kek_check(&new)],
     )
     .await
     .unwrap();

@@ -182,19 +182,30 @@ pub fn key_checks(
     api_key: &[u8],
     server_key_id: &str,
 ) -> Vec<(&'static str, Vec<u8>)> {
-    use hmac::{Hmac, Mac};
-    let check = |key: &[u8], label: &[u8]| -> Vec<u8> {
-        let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(key) else {
-            return Vec::new();
-        };
-        mac.update(label);
-        mac.finalize().into_bytes()[..16].to_vec()
-    };
     vec![
-        ("kek", check(kek, b"softtoken kek check v1")),
-        ("api_key", check(api_key, b"softtoken api-key check v1")),
+        kek_check(kek),
+        (
+            "api_key",
+            check_value(api_key, b"softtoken api-key check v1"),
+        ),
         ("server_key_id", server_key_id.as_bytes().to_vec()),
     ]
+}
+
+/// The `kek` entry of [`key_checks`] for `kek`. [`PgStore::open`] accepts
+/// any of several entries with one name: an instance that holds a new
+/// and an old KEK during a re-keying lists both.
+pub fn kek_check(kek: &[u8; 32]) -> (&'static str, Vec<u8>) {
+    ("kek", check_value(kek, b"softtoken kek check v1"))
+}
+
+fn check_value(key: &[u8], label: &[u8]) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(key) else {
+        return Vec::new();
+    };
+    mac.update(label);
+    mac.finalize().into_bytes()[..16].to_vec()
 }
 
 /// Host, port, database and user of a connection (never the password).
@@ -448,24 +459,43 @@ impl PgStore {
                 tracing::info!("database {target}: applied schema migration {version}");
             }
         }
-        for (name, value) in key_checks {
+        // The first entry of a name is stored when absent; the stored
+        // value must equal one of the entries of its name.
+        let mut names: Vec<&str> = Vec::new();
+        for (n, _) in key_checks {
+            if !names.contains(n) {
+                names.push(n);
+            }
+        }
+        for name in names {
+            let values: Vec<&Vec<u8>> = key_checks
+                .iter()
+                .filter(|(n, _)| *n == name)
+                .map(|(_, v)| v)
+                .collect();
+            let Some(first) = values.first() else {
+                continue;
+            };
             tx.execute(
                 "INSERT INTO key_checks(name, check_value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-                &[name, value],
+                &[&name, *first],
             )
             .await
             .map_err(db)?;
             let stored: Vec<u8> = tx
                 .query_one(
                     "SELECT check_value FROM key_checks WHERE name = $1",
-                    &[name],
+                    &[&name],
                 )
                 .await
                 .and_then(|r| r.try_get(0))
                 .map_err(db)?;
-            if !bool::from(subtle::ConstantTimeEq::ct_eq(&stored[..], &value[..])) {
+            let matches = values.iter().fold(subtle::Choice::from(0), |acc, v| {
+                acc | subtle::ConstantTimeEq::ct_eq(&stored[..], &v[..])
+            });
+            if !bool::from(matches) {
                 return Err(PgError::KeyMismatch {
-                    name: (*name).to_string(),
+                    name: name.to_string(),
                 });
             }
         }

@@ -455,7 +455,9 @@ async fn remember_nonce<C: GenericClient>(
     let now = to_i64(now);
     let memory = to_i64(NONCE_MEMORY);
     let st = c
-        .prepare_cached("DELETE FROM txn_nonces WHERE serial = $1 AND seen_at <= $2::bigint - $3::bigint")
+        .prepare_cached(
+            "DELETE FROM txn_nonces WHERE serial = $1 AND seen_at <= $2::bigint - $3::bigint",
+        )
         .await?;
     c.execute(&st, &[&serial, &now, &memory]).await?;
     let st = c
