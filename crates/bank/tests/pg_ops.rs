@@ -1,7 +1,8 @@
 //! The operations endpoints of `softtoken-bank serve` (`--metrics-listen`:
 //! `/healthz`, `/readyz`, `/metrics` on a listener of their own, never on
-//! the public one) and `--log-format json`. On SQLite always; on
-//! PostgreSQL too when `SOFTTOKEN_TEST_DATABASE` is set (stage 50).
+//! the public one), `--log-format json`, and `softtoken-bank rekey
+//! --database` on the server's database. On SQLite always; on PostgreSQL
+//! too when `SOFTTOKEN_TEST_DATABASE` is set (stage 50).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -11,19 +11,40 @@ use crate::db::rows::{
 };
 use crate::db::{refuse, Ctx, Fault};
 use crate::refusal::Refusal;
+use crate::seal::Sealer;
+
+/// The secret `K_TOKEN` of token `serial` from its sealed blob (both
+/// backends); a token without one, or one that does not open, is
+/// `internal_error` (logged with the serial only).
+pub(crate) fn open_secret(
+    sealer: &Sealer,
+    serial: &str,
+    sealed: Option<&[u8]>,
+) -> Result<Secret, Refusal> {
+    let Some(blob) = sealed else {
+        return Err(Refusal::internal());
+    };
+    let plain = sealer.open(blob, &token_aad(serial)).map_err(|e| {
+        tracing::error!("token {serial}: {e}");
+        Refusal::internal()
+    })?;
+    Ok(Secret::from_slice(&plain))
+}
+
+/// The code generator of a token from its sealed secret ([`open_secret`]).
+pub(crate) fn open_generator(
+    sealer: &Sealer,
+    serial: &str,
+    sealed: Option<&[u8]>,
+) -> Result<Generator, Refusal> {
+    let secret = open_secret(sealer, serial, sealed)?;
+    Generator::new(&secret, Params::STK1).map_err(|_| Refusal::internal())
+}
 
 /// The code generator of a token, from its sealed secret; a token without
 /// one, or one that does not open, is `internal_error`.
 pub(crate) fn generator(ctx: &Ctx<'_>, t: &TokenRow) -> Result<Generator, Fault> {
-    let Some(blob) = &t.sealed else {
-        return Err(Fault::Refused(Refusal::internal()));
-    };
-    let plain = ctx.sealer.open(blob, &token_aad(&t.serial)).map_err(|e| {
-        tracing::error!("token {}: {e}", t.serial);
-        Fault::Refused(Refusal::internal())
-    })?;
-    let secret = Secret::from_slice(&plain);
-    Generator::new(&secret, Params::STK1).map_err(|_| Fault::Refused(Refusal::internal()))
+    open_generator(ctx.sealer, &t.serial, t.sealed.as_deref()).map_err(Fault::Refused)
 }
 
 /// The result of checking one code against one token, after storing the

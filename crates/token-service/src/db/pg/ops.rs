@@ -8,7 +8,7 @@ use softtoken_core::encoding::encode;
 use softtoken_core::stk1::messages::{
     ErrorCode, FinishRequest, FinishResponse, Purpose, TokenState,
 };
-use softtoken_core::{Generator, Params, Secret, Serial, TokenRecord, Verdict};
+use softtoken_core::{Generator, Secret, Serial, TokenRecord, Verdict};
 use tokio_postgres::Row;
 
 use super::{PgCtx, PgFault, SWEEP_LOCK};
@@ -253,15 +253,7 @@ async fn active_token<C: GenericClient>(
 }
 
 fn generator(ctx: &PgCtx<'_>, t: &TokenRow) -> Result<Generator, PgFault> {
-    let Some(blob) = &t.sealed else {
-        return internal();
-    };
-    let plain = ctx.sealer.open(blob, &token_aad(&t.serial)).map_err(|e| {
-        tracing::error!("token {}: {e}", t.serial);
-        PgFault::Refused(Refusal::internal())
-    })?;
-    let secret = Secret::from_slice(&plain);
-    Generator::new(&secret, Params::STK1).map_err(|_| PgFault::Refused(Refusal::internal()))
+    check::open_generator(ctx.sealer, &t.serial, t.sealed.as_deref()).map_err(PgFault::Refused)
 }
 
 async fn event<C: GenericClient>(

@@ -33,10 +33,10 @@ use serde::{Deserialize, Serialize};
 use softtoken_core::stk1::messages::{ErrorCode, OtpText};
 use softtoken_core::txn::wire::TxnState;
 use softtoken_core::txn::{derive_txn_keys, Kind, OcraKey, Transaction, TxnError, TxnId, TxnKey};
-use softtoken_core::{Secret, Serial};
+use softtoken_core::Serial;
 
 use super::Done;
-use crate::db::rows::{event, token_aad, TokenRow};
+use crate::db::rows::{event, TokenRow};
 use crate::db::txn::TxnRow;
 use crate::db::{Ctx, Fault};
 use crate::refusal::Refusal;
@@ -155,14 +155,7 @@ impl TxnStateResponse {
 pub(crate) fn token_keys(ctx: &Ctx<'_>, t: &TokenRow) -> Result<(Serial, TxnKey, OcraKey), Fault> {
     let serial =
         Serial::parse_strict(&t.serial).map_err(|_| Fault::Refused(Refusal::internal()))?;
-    let Some(blob) = &t.sealed else {
-        return Err(Fault::Refused(Refusal::internal()));
-    };
-    let plain = ctx.sealer.open(blob, &token_aad(&t.serial)).map_err(|e| {
-        tracing::error!("token {}: {e}", t.serial);
-        Fault::Refused(Refusal::internal())
-    })?;
-    let secret = Secret::from_slice(&plain);
+    let secret = super::check::open_secret(ctx.sealer, &t.serial, t.sealed.as_deref())?;
     let (k_txn, k_ocra) = derive_txn_keys(&secret, &serial);
     Ok((serial, k_txn, k_ocra))
 }

@@ -30,10 +30,10 @@ use softtoken_core::txn::wire::{PollResponse, TxnState, WireTransaction, MAX_PEN
 use softtoken_core::txn::{
     derive_txn_keys, offline_step, Decision, Kind, OcraKey, TxnId, TxnKey, NONCE_LEN,
 };
-use softtoken_core::{OfflineVerdict, Secret, Serial};
+use softtoken_core::{OfflineVerdict, Serial};
 use tokio_postgres::Row;
 
-use super::{active_token, event, to_i64, token_aad, token_by_serial, TokenRow};
+use super::{active_token, event, to_i64, token_by_serial, TokenRow};
 use super::{PgCtx, PgFault};
 use crate::db::txn::{TxnRow, MAC_LIMIT, MAC_WINDOW, NONCE_MEMORY};
 use crate::db::Fault;
@@ -100,14 +100,7 @@ fn txn_from_row(r: &Row) -> Result<TxnRow, PgFault> {
 fn token_keys(ctx: &PgCtx<'_>, t: &TokenRow) -> Result<(Serial, TxnKey, OcraKey), PgFault> {
     let serial =
         Serial::parse_strict(&t.serial).map_err(|_| PgFault::Refused(Refusal::internal()))?;
-    let Some(blob) = &t.sealed else {
-        return Err(PgFault::Refused(Refusal::internal()));
-    };
-    let plain = ctx.sealer.open(blob, &token_aad(&t.serial)).map_err(|e| {
-        tracing::error!("token {}: {e}", t.serial);
-        PgFault::Refused(Refusal::internal())
-    })?;
-    let secret = Secret::from_slice(&plain);
+    let secret = check::open_secret(ctx.sealer, &t.serial, t.sealed.as_deref())?;
     let (k_txn, k_ocra) = derive_txn_keys(&secret, &serial);
     Ok((serial, k_txn, k_ocra))
 }
