@@ -483,8 +483,14 @@ fn run_rekey(
                 announce(rekey::pg_remaining(&client, &sealer).await?);
                 let report =
                     rekey::pg_rekey(&mut client, &sealer, batch as usize, progress).await?;
-                // Instances now need the new KEK to start.
-                rekey::pg_finish(&client, &sealer, &new).await?;
+                // Instances now need the new KEK to start; not recorded
+                // while blobs under another key remain (written meanwhile
+                // by an instance without the new KEK).
+                if !rekey::pg_finish(&client, &sealer, &new).await? {
+                    return Err(RekeyError::Unfinished {
+                        batches: report.batches,
+                    });
+                }
                 Ok::<_, RekeyError>(report)
             })?
         }
