@@ -300,10 +300,14 @@ pub struct SystemClipboard;
 impl ImageClipboard for SystemClipboard {
     fn read_image(&self) -> Result<RgbaImage, QrError> {
         let mut cb = arboard::Clipboard::new().map_err(|_| QrError::Unavailable)?;
+        // A clipboard holding text answers the image request with another
+        // type, which arboard reports as `Unknown`: that, too, is "no image".
         let img = cb.get_image().map_err(|e| match e {
-            arboard::Error::ContentNotAvailable => QrError::NoImage,
+            arboard::Error::ClipboardNotSupported | arboard::Error::ClipboardOccupied => {
+                QrError::Unavailable
+            }
             arboard::Error::ConversionFailure => QrError::Damaged,
-            _ => QrError::Unavailable,
+            _ => QrError::NoImage,
         })?;
         let side = |n: usize| u32::try_from(n).map_err(|_| QrError::TooLarge);
         Ok(RgbaImage {

@@ -8,8 +8,10 @@ use crate::fakes::{BANK_ID, KID};
 use crate::harness::{app, meta, rfc_token, world, Harness, World, SERIAL2};
 use crate::pairing::link;
 use dioxus_html::bytes::Bytes;
+use dioxus_html::input_data::keyboard_types::{Code, Key, Location, Modifiers};
 use dioxus_html::{
     SerializedClipboardData, SerializedDataTransfer, SerializedDragData, SerializedFileData,
+    SerializedKeyboardData,
 };
 use softtoken::i18n::Lang;
 use softtoken::qr::decode_frame;
@@ -312,6 +314,17 @@ async fn a_dropped_image_opens_the_confirmation() {
     assert!(html.contains(r#"id="pair-error""#));
 }
 
+fn ctrl_v() -> Box<SerializedKeyboardData> {
+    Box::new(SerializedKeyboardData::new(
+        Key::Character("v".into()),
+        Code::KeyV,
+        Location::Standard,
+        false,
+        Modifiers::CONTROL,
+        false,
+    ))
+}
+
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn a_pasted_clipboard_image_opens_the_confirmation() {
     let w = two_tokens();
@@ -328,6 +341,12 @@ async fn a_pasted_clipboard_image_opens_the_confirmation() {
     h.fire("pair-choose", "paste", Box::new(SerializedClipboardData {}));
     h.settle().await;
     assert!(asks_to_confirm(&h), "{}", h.html());
+    // Ctrl+V on the step itself (the web view fires no paste event outside
+    // an editable element).
+    let mut h = pairing_screen(&w, desktop_inputs(None, Some(clip.clone()))).await;
+    h.fire("pair-choose", "keydown", ctrl_v());
+    h.settle().await;
+    assert!(asks_to_confirm(&h), "{}", h.html());
     // The button.
     let mut h = pairing_screen(&w, desktop_inputs(None, Some(clip))).await;
     h.click("qr-paste").await;
@@ -338,6 +357,9 @@ async fn a_pasted_clipboard_image_opens_the_confirmation() {
     let mut h = pairing_screen(&w, desktop_inputs(None, None)).await;
     let before = h.html();
     h.fire("pair-choose", "paste", Box::new(SerializedClipboardData {}));
+    h.settle().await;
+    assert_eq!(h.html(), before);
+    h.fire("pair-choose", "keydown", ctrl_v());
     h.settle().await;
     assert_eq!(h.html(), before);
     h.click("qr-paste").await;

@@ -70,9 +70,11 @@ pub fn ChooseStep(
     let s_path = services.clone();
     let s_file = services.clone();
     let s_drop = services.clone();
-    let (s_paste, s_key) = (services.clone(), services.clone());
+    let (s_paste, s_button) = (services.clone(), services.clone());
     let files = inputs.files.clone();
     let (cb_button, cb_paste) = (inputs.clipboard.clone(), inputs.clipboard.clone());
+    let (cb_key, s_keys) = (inputs.clipboard.clone(), services.clone());
+    let focus_on_mount = cb_key.is_some();
     let accepts_drop = inputs.drop;
     rsx! {
         div {
@@ -91,6 +93,28 @@ pub fn ChooseStep(
                     read_picture(step, reading, false, async move {
                         resolve_dropped(&services, files).await
                     });
+                }
+            },
+            // The web view fires `paste` only into an editable element, so
+            // Ctrl+V / ⌘V is also taken on the step itself, which has the
+            // focus when it appears; in the link field both come, and the
+            // second is ignored while the first is read.
+            tabindex: if cb_key.is_some() { "-1" },
+            onmounted: move |e: MountedEvent| async move {
+                if focus_on_mount {
+                    let _ = e.set_focus(true).await;
+                }
+            },
+            onkeydown: move |e: KeyboardEvent| {
+                let m = e.modifiers();
+                let v = matches!(e.key(), Key::Character(c) if c.eq_ignore_ascii_case("v"));
+                if v && (m.ctrl() || m.meta()) {
+                    if let Some(cb) = cb_key.clone() {
+                        let services = s_keys.clone();
+                        read_picture(step, reading, true, async move {
+                            resolve_clipboard(&services, cb).await
+                        });
+                    }
                 }
             },
             onpaste: move |_| {
@@ -183,7 +207,7 @@ pub fn ChooseStep(
                             class: "secondary",
                             disabled: reading(),
                             onclick: move |_| {
-                                let (cb, services) = (cb.clone(), s_key.clone());
+                                let (cb, services) = (cb.clone(), s_button.clone());
                                 read_picture(step, reading, false, async move {
                                     resolve_clipboard(&services, cb).await
                                 });
