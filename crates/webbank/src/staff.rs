@@ -757,6 +757,24 @@ mod tests {
     }
 
     #[test]
+    fn config_debug_shows_no_key_or_hash() {
+        let password = StaffPassword::from_text("debug-check-pw").unwrap();
+        let hash = password.0.to_string();
+        let cfg = StaffConfig {
+            password: Arc::new(password),
+            admin_url: "http://127.0.0.1:1".into(),
+            ops_key: ApiKey::new("ops-key-secret-value".into()).unwrap(),
+        };
+        let text = format!("{cfg:?}");
+        assert!(!text.contains("ops-key-secret-value"), "{text}");
+        assert!(
+            !text.contains(&hash) && !text.contains("debug-check-pw"),
+            "{text}"
+        );
+        assert!(text.contains("redacted"));
+    }
+
+    #[test]
     fn staff_names() {
         assert_eq!(normalise_name("  山田 ").unwrap(), "山田");
         assert_eq!(normalise_name(" "), Err(StaffLoginError::Missing));
