@@ -7,7 +7,8 @@
 # 1. the harness's unit tests and the OCR against the screenshots it once
 #    misread (tests/e2e/fixtures);
 # 2. builds both binaries (target/debug) as scripts/test's workspace tests do;
-# 3. python3 -m tests.e2e scenario: 利用開始, a wrong code refused, 振込 with
+# 3. python3 -m tests.e2e gallery: the README's screenshots (tests/e2e/gallery.py);
+# 4. python3 -m tests.e2e scenario: 利用開始, a wrong code refused, 振込 with
 #    the shown code, 交換 to a second profile, the old token revoked.
 # Screenshots: target/screenshots/ (docs/screenshots/ with
 # SOFTTOKEN_UPDATE_DOCS=1, i.e. `scripts/test --update-docs`; E2E_SHOTS=DIR).
@@ -33,5 +34,11 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --prefer-offline) \
     || { echo "30-app-e2e: npm ci in tests/browser failed (run scripts/setup with network first)"; exit 1; }
 fi
+
+# The README's screenshots (tests/e2e/gallery.py, under a minute): the token
+# screen at 100 %/200 % text, light and dark, and the QA panel, the code
+# checked by OCR to be whole at 200 %.
+cargo build -p softtoken --example seed_profile --locked -q
+python3 -m tests.e2e gallery --bin-dir "${CARGO_TARGET_DIR:-$PWD/target}/debug"
 
 exec python3 -m tests.e2e scenario --bin-dir "${CARGO_TARGET_DIR:-$PWD/target}/debug" "$@"

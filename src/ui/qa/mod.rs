@@ -143,13 +143,14 @@ struct Session {
 /// The panel's styles: fixed at the bottom of the window, over the app,
 /// in the app's colour properties (light and dark).
 const QA_CSS: &str = "\
-.qa-shell { padding-bottom: 50vh; }
-.qa { position: fixed; left: 0; right: 0; bottom: 0; max-height: 48vh; overflow: auto;
+.qa-shell { padding-bottom: 64vh; }
+.qa { position: fixed; left: 0; right: 0; bottom: 0; max-height: 62vh; overflow: auto;
   background: var(--card); color: var(--fg); border-top: 3px solid var(--accent);
   padding: 0.5rem 0.75rem; font-size: 0.875rem; box-shadow: 0 -2px 6px rgba(0,0,0,.2); }
 .qa summary { font-weight: 700; cursor: pointer; }
-.qa h3 { font-size: 0.9375rem; margin: 0.5rem 0 0.25rem; }
-.qa .row { display: flex; flex-wrap: wrap; gap: 0.375rem; align-items: center; margin: 0.25rem 0; }
+.qa h3 { font-size: 0.9375rem; margin: 0.375rem 0 0.125rem; }
+.qa label { display: inline; margin: 0; }
+.qa .qrow { display: flex; flex-wrap: wrap; gap: 0.375rem; align-items: center; margin: 0.25rem 0; }
 .qa button{ font-size: 0.875rem; padding: 0.25rem 0.5rem; }
 .qa input{ font-size: 0.875rem; padding: 0.25rem; width: 8rem; }
 .qa .offset { font-size: 1.125rem; font-weight: 700; font-variant-numeric: tabular-nums; }
@@ -395,11 +396,11 @@ fn QaPanel(session: Signal<Session>, lang: Lang) -> Element {
         details { class: "qa", id: "qa-panel", open: true, lang: "{lang.tag()}",
             summary { {t(QaMsg::Title)} }
             h3 { {t(QaMsg::Clock)} }
-            div { class: "row",
+            div { class: "qrow",
                 span { {t(QaMsg::Offset)} ": " }
                 span { class: "offset", id: "qa-offset", role: "status", "{signed_secs(off)}" }
             }
-            div { class: "row",
+            div { class: "qrow",
                 {step_buttons}
                 button {
                     id: "qa-reset",
@@ -412,7 +413,7 @@ fn QaPanel(session: Signal<Session>, lang: Lang) -> Element {
                     {t(QaMsg::Reset)}
                 }
             }
-            div { class: "row",
+            div { class: "qrow",
                 label { r#for: "qa-jump-input", {t(QaMsg::JumpLabel)} }
                 input {
                     id: "qa-jump-input",
@@ -441,8 +442,8 @@ fn QaPanel(session: Signal<Session>, lang: Lang) -> Element {
                 }
             }
             h3 { {t(QaMsg::Profiles)} }
-            div { class: "row", id: "qa-profiles", {profile_buttons} }
-            div { class: "row",
+            div { class: "qrow", id: "qa-profiles", {profile_buttons} }
+            div { class: "qrow",
                 label { r#for: "qa-new-profile", {t(QaMsg::NewProfile)} }
                 input {
                     id: "qa-new-profile",
@@ -477,7 +478,7 @@ fn QaPanel(session: Signal<Session>, lang: Lang) -> Element {
             }
             h3 { {t(QaMsg::BankStatus)} }
             div { id: "qa-status", {status_view} }
-            div { class: "row",
+            div { class: "qrow",
                 button {
                     id: "qa-check",
                     aria_label: "{t(QaMsg::CheckAgain)}",
