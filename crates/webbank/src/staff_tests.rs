@@ -847,4 +847,34 @@ async fn the_pairing_button_carries_the_qr_codes_link() {
     assert!(html.contains(&svg), "the QR code encodes the button's link");
     // The policy does not stand in the way of the link: no navigate-to.
     assert!(!security::CSP.contains("navigate-to"));
+
+    // 交換's new-token step shows the same button.
+    let mut bank = Bank {
+        jar: HashMap::new(),
+        ..bank
+    };
+    let (_, html, _) = bank.get("/exchange").await;
+    let csrf = csrf_of(&html);
+    let (_, _, loc) = bank
+        .post(
+            "/exchange",
+            &[
+                ("csrf", &csrf),
+                ("contract_id", "1000001"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(loc.as_deref(), Some("/exchange/old"));
+    let (_, html, _) = bank.get("/exchange/old").await;
+    let csrf = csrf_of(&html);
+    let (_, _, loc) = bank
+        .post("/exchange/old", &[("csrf", &csrf), ("otp", GOOD)])
+        .await;
+    assert_eq!(loc.as_deref(), Some("/exchange/new"));
+    let (_, html, _) = bank.get("/exchange/new").await;
+    assert!(
+        html.contains(&format!(r#"id="pair-open" href="{escaped}">"#)),
+        "{html}"
+    );
 }
