@@ -98,7 +98,7 @@ class DemoSteps(Mitb):
     def approve_step(self, app: App) -> None:
         self.start_txn("demo approve", amount="2,000")
         self.check_in_window(app, "demo-approve")
-        self.click_word(app, "Approve")
+        self.click_then(app, "Approve", "approved", "You")
         self.wait_words(app, "You approved", 20, "demo-approved")
         answer = self.web.request({"cmd": "txn_wait", "timeout_ms": 30_000})
         if answer.get("state") != "done" or TYPED not in field(answer, "transaction"):
@@ -108,7 +108,7 @@ class DemoSteps(Mitb):
     def reject_step(self, app: App) -> None:
         self.start_txn("demo reject", amount="3,000")
         self.check_in_window(app, "demo-reject")
-        self.click_word(app, "Reject")
+        self.click_then(app, "Reject", "it", "Reject")
         self.click_word(app, "it", after="Reject")
         self.wait_words(app, "You rejected", 20, "demo-rejected")
         answer = self.web.request({"cmd": "txn_wait", "timeout_ms": 30_000})

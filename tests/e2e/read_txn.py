@@ -79,6 +79,28 @@ def words(png: str) -> list[Word]:
     return out
 
 
+def locate(png: str, label: str, after: Optional[str] = None) -> Optional[Word]:
+    """`find` on the screenshot: the plain pass first, the light-text pass
+    (one more tesseract run) only if the plain one did not find it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for light in (False, True):
+            ws = [Word(*w) for line in _lines(png, tmp, light) for w in sorted(line)]
+            found = find(ws, label, after)
+            if found is not None:
+                return found
+    return None
+
+
+def shows(png: str, phrase: str) -> bool:
+    """True if `phrase` is in the screenshot's text: the plain pass first,
+    the light-text pass only if needed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for light in (False, True):
+            if phrase in text([Word(*w) for line in _lines(png, tmp, light) for w in sorted(line)]):
+                return True
+    return False
+
+
 def text(ws: list[Word]) -> str:
     """The words joined by spaces (for phrase checks)."""
     return " ".join(w.text for w in ws)

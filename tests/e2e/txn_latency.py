@@ -105,7 +105,7 @@ class TxnLatency(Mitb):
 
     # ------------------------------------------------------------ the window
     def reject_in_window(self, app: App, label: str) -> None:
-        self.click_word(app, "Reject")
+        self.click_then(app, "Reject", "it", "Reject")
         self.click_word(app, "it", after="Reject")
         self.wait_words(app, "You rejected", 20, label)
 
