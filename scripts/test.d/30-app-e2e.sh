@@ -8,7 +8,9 @@
 #    misread (tests/e2e/fixtures);
 # 2. builds both binaries (target/debug) as scripts/test's workspace tests do;
 # 3. python3 -m tests.e2e gallery: the README's screenshots (tests/e2e/gallery.py);
-# 4. python3 -m tests.e2e scenario: 利用開始, a wrong code refused, 振込 with
+# 4. the app's countdown timer (src/ui/widgets/countdown.js) in headless
+#    Chromium on a fake clock (tests/browser/countdown.test.mjs);
+# 5. python3 -m tests.e2e scenario: 利用開始, a wrong code refused, 振込 with
 #    the shown code, 交換 to a second profile, the old token revoked.
 # Screenshots: target/screenshots/ (docs/screenshots/ with
 # SOFTTOKEN_UPDATE_DOCS=1, i.e. `scripts/test --update-docs`; E2E_SHOTS=DIR).
@@ -40,5 +42,8 @@ fi
 # checked by OCR to be whole at 200 %.
 cargo build -p softtoken --example seed_profile --locked -q
 python3 -m tests.e2e gallery --bin-dir "${CARGO_TARGET_DIR:-$PWD/target}/debug"
+
+# The countdown's timer in the web view, on a fake clock in Chromium.
+(cd tests/browser && node --test countdown.test.mjs)
 
 exec python3 -m tests.e2e scenario --bin-dir "${CARGO_TARGET_DIR:-$PWD/target}/debug" "$@"

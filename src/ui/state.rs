@@ -4,8 +4,8 @@
 //! * [`Services`] ([`use_services`]): the app's collaborators, a root
 //!   context given by `main` or a test;
 //! * [`Navigation`] ([`use_navigation`]): where the person is;
-//! * [`Ticker`] ([`use_ticker`]): the app clock's current second and jumps
-//!   of the device clock;
+//! * [`Ticker`] ([`use_ticker`]): the app clock's current second, and its
+//!   jumps and shifts;
 //! * [`TokenList`] ([`use_token_list`]): the token list, read once per
 //!   change, and [`TokenList::reload`];
 //! * [`Language`] ([`use_language`]): the display language and its texts.
@@ -121,6 +121,20 @@ pub fn use_navigation() -> Navigation {
 /// and the monotonic clock moved between two ticks that is not a jump.
 pub const CLOCK_JUMP_MILLIS: i128 = 2_000;
 
+/// Largest difference, in milliseconds, between how far the app clock and
+/// the monotonic clock moved between two ticks that is not a shift: well
+/// above the jitter of reading both clocks and any NTP slew, well below
+/// the smallest deliberate change (a one-second QA shift).
+pub const CLOCK_SHIFT_MILLIS: i128 = 250;
+
+/// How much more (or less) the wall clock moved than the monotonic clock
+/// between two `(wall ms, monotonic)` readings, in milliseconds.
+fn clock_moved_by(before: (u64, tokio::time::Instant), after: (u64, tokio::time::Instant)) -> i128 {
+    let wall = i128::from(after.0) - i128::from(before.0);
+    let mono = after.1.saturating_duration_since(before.1).as_millis() as i128;
+    wall - mono
+}
+
 /// Whether the device clock jumped between two `(wall ms, monotonic)`
 /// readings: it moved more than [`CLOCK_JUMP_MILLIS`] more or less than
 /// the monotonic clock did.
@@ -128,40 +142,78 @@ pub fn clock_jumped(
     before: (u64, tokio::time::Instant),
     after: (u64, tokio::time::Instant),
 ) -> bool {
-    let wall = i128::from(after.0) - i128::from(before.0);
-    let mono = after.1.saturating_duration_since(before.1).as_millis() as i128;
-    (wall - mono).abs() > CLOCK_JUMP_MILLIS
+    clock_moved_by(before, after).abs() > CLOCK_JUMP_MILLIS
 }
 
-/// The app clock, published once per second.
+/// Whether the app clock was shifted between two `(wall ms, monotonic)`
+/// readings: it moved more than [`CLOCK_SHIFT_MILLIS`] more or less than
+/// the monotonic clock did. Every jump is a shift.
+pub fn clock_shifted(
+    before: (u64, tokio::time::Instant),
+    after: (u64, tokio::time::Instant),
+) -> bool {
+    clock_moved_by(before, after).abs() > CLOCK_SHIFT_MILLIS
+}
+
+/// The app clock, published once per second, and the times it moved
+/// against the monotonic clock.
+///
+/// The per-second signal wakes only its subscribers: a screen that derives
+/// a step from it through a memo (the code screens) re-renders once per
+/// step, and the countdown between steps runs in the web view
+/// ([`crate::ui::widgets::Countdown`]), so a second passing sends the web
+/// view nothing.
 #[derive(Clone, Copy)]
 pub struct Ticker {
     now: Signal<u64>,
     jumps: Signal<u64>,
+    shifts: Signal<u64>,
 }
 
 impl Ticker {
     /// Provides the ticker (root only, once) and runs its one timer: it
-    /// sleeps until the next whole second of `clock` and publishes it;
-    /// nothing runs between ticks. It also counts the times the device
-    /// clock moved differently from the monotonic clock ([`clock_jumped`]:
-    /// set by hand or by the network, or the device slept).
+    /// sleeps until the next whole second of `clock` (or a change that
+    /// [`Clock::changes`] announces) and publishes it; nothing runs between
+    /// ticks. It also counts the times the app clock
+    /// moved differently from the monotonic clock: by more than
+    /// [`CLOCK_SHIFT_MILLIS`] ([`Ticker::shifts`]: `--clock-offset` is
+    /// fixed, but the clock may be set by hand, by the network or a QA
+    /// shift, or the device slept), and by more than [`CLOCK_JUMP_MILLIS`]
+    /// ([`Ticker::jumps`]).
     pub fn provide(clock: Arc<dyn Clock>) -> Ticker {
         let now = use_signal({
             let clock = clock.clone();
             move || clock.now_unix()
         });
         let jumps = use_signal(|| 0u64);
-        let ticker = use_context_provider(|| Ticker { now, jumps });
+        let shifts = use_signal(|| 0u64);
+        let ticker = use_context_provider(|| Ticker { now, jumps, shifts });
         use_future(move || {
             let clock = clock.clone();
-            let (mut now, mut jumps) = (now, jumps);
+            let (mut now, mut jumps, mut shifts) = (now, jumps, shifts);
             async move {
                 let mut last = (clock.now_millis(), tokio::time::Instant::now());
+                let mut changes = clock.changes();
                 loop {
                     let wait = millis_to_next_second(clock.now_millis());
-                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                    let sleep = tokio::time::sleep(Duration::from_millis(wait));
+                    match changes.as_mut() {
+                        // A change of the clock (a QA shift) is read at once,
+                        // not at the next whole second.
+                        Some(rx) => tokio::select! {
+                            () = sleep => {}
+                            changed = rx.changed() => {
+                                if changed.is_err() {
+                                    changes = None;
+                                }
+                            }
+                        },
+                        None => sleep.await,
+                    }
                     let (wall, mono) = (clock.now_millis(), tokio::time::Instant::now());
+                    if clock_shifted(last, (wall, mono)) {
+                        shifts += 1;
+                    }
                     if clock_jumped(last, (wall, mono)) {
                         jumps += 1;
                     }
@@ -177,7 +229,7 @@ impl Ticker {
     }
 
     /// Current time in whole Unix seconds; subscribes the caller to every
-    /// tick.
+    /// tick (derive a step through a memo to re-render once per step).
     pub fn now(&self) -> u64 {
         (self.now)()
     }
@@ -186,6 +238,12 @@ impl Ticker {
     /// jumps only.
     pub fn jumps(&self) -> u64 {
         (self.jumps)()
+    }
+
+    /// How many times the app clock was shifted (every jump, and smaller
+    /// shifts of a second or more); subscribes the caller to shifts only.
+    pub fn shifts(&self) -> u64 {
+        (self.shifts)()
     }
 }
 

@@ -15,22 +15,30 @@ use crate::ui::widgets::{
 use dioxus::prelude::*;
 use softtoken_core::{Generator, Serial};
 
-/// A live code for `gen`: recomputed only when the time step changes,
-/// with the countdown derived from the app clock on every tick, and in the
-/// step's last five seconds the next step's code under it.
+/// A live code for `gen`: the code and the next step's code, recomputed
+/// only when the time step changes, and the countdown.
+///
+/// Renders once per step (and on clock shifts), never because a second
+/// passed: the step is a memo over the per-second clock, and the seconds,
+/// the urgent cue and the next code's appearance in the last five seconds
+/// are the countdown's timer in the web view ([`Countdown`]). The next
+/// code is rendered with the current one, hidden until then.
 #[component]
 pub fn LiveCode(gen: ReadSignal<Generator>) -> Element {
     let ticker = use_ticker();
+    let services = use_services();
     let params = *gen.peek().params();
     // `step_at`/`seconds_left` only fail for an invalid period, which
     // `Generator::new` already refused.
     let step = use_memo(move || params.step_at(ticker.now()).unwrap_or(0));
     let code = use_memo(move || gen.read().at_step(step()));
-    let left = params.seconds_left(ticker.now()).unwrap_or(0);
-    // The next code, in the last seconds of a step only: the memos change at
-    // the step's boundaries, so a tick in between adds no edit.
-    let near_end = use_memo(move || shows_next(params.seconds_left(ticker.now()).unwrap_or(0)));
-    let next = use_memo(move || near_end().then(|| gen.read().at_step(step().saturating_add(1))));
+    let next = use_memo(move || gen.read().at_step(step().saturating_add(1)));
+    // Whether the next code shows at this render; a shift of the clock
+    // renders again.
+    let _ = ticker.shifts();
+    let left = params
+        .seconds_left(services.clock.now_unix())
+        .unwrap_or(params.period());
     let c = code.read();
     let n = next.read();
     rsx! {
@@ -40,9 +48,12 @@ pub fn LiveCode(gen: ReadSignal<Generator>) -> Element {
                 grouped: c.grouped(),
                 step: step(),
             }
-            Countdown { left, period: params.period() }
-            if let Some(n) = n.as_ref() {
-                NextCodeDisplay { plain: n.as_str().to_owned(), grouped: n.grouped() }
+            Countdown { step: step(), period: params.period(), t0: params.t0() }
+            NextCodeDisplay {
+                plain: n.as_str().to_owned(),
+                grouped: n.grouped(),
+                step: step(),
+                shown: shows_next(left),
             }
         }
     }

@@ -1,8 +1,10 @@
 //! The next code in the last five seconds of a step: shown under the
-//! current one, smaller and labelled, copied on a click, and appearing and
-//! going only at the step's boundaries (a tick in between still sends two
-//! edits).
+//! current one, smaller and labelled, copied on a click. The app renders
+//! it with the step, hidden unless the step's last five seconds have begun;
+//! the web view's countdown timer un-hides it at 5 s left, so a second in
+//! between sends no edit.
 use crate::harness::{app, rfc_token, world, SERIAL};
+use crate::token::tag_of;
 use softtoken::i18n::Lang;
 use softtoken_core::stk1::messages::TokenState;
 
@@ -13,6 +15,11 @@ const STEP_START: u64 = 1_111_111_080;
 const CURRENT: &str = ">081 804<";
 const NEXT: &str = ">050 471<";
 
+/// Whether the next code's box is rendered hidden.
+fn hidden(html: &str) -> bool {
+    tag_of(html, "next-code-box").contains(" hidden")
+}
+
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn at_second_26_the_next_code_is_shown_and_copied() {
     let w = world(STEP_START + 26, rfc_token());
@@ -20,6 +27,7 @@ async fn at_second_26_the_next_code_is_shown_and_copied() {
     let mut h = app(&w, Lang::Ja, None).await;
     let html = h.html();
     assert!(html.contains(CURRENT), "{html}");
+    assert!(!hidden(&html), "{html}");
     assert!(html.contains("次のワンタイムパスワード"), "{html}");
     assert!(html.contains(NEXT), "{html}");
     assert_eq!(h.label_of("otp-code").as_deref(), Some("0 8 1 8 0 4"));
@@ -38,47 +46,64 @@ async fn at_second_26_the_next_code_is_shown_and_copied() {
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
-async fn at_second_10_no_next_code() {
+async fn at_second_10_the_next_code_is_hidden() {
+    // In the page already (the web view's timer un-hides it at 5 s left),
+    // but hidden: neither painted nor in the accessibility tree.
     let w = world(STEP_START + 10, rfc_token());
     w.bank.set_state(SERIAL, TokenState::Active);
     let h = app(&w, Lang::Ja, None).await;
     let html = h.html();
     assert!(html.contains(CURRENT), "{html}");
-    assert!(!html.contains(r#"id="next-code""#), "{html}");
-    assert!(!html.contains("次のワンタイムパスワード"), "{html}");
-    assert!(!html.contains(NEXT), "{html}");
+    assert!(hidden(&html), "{html}");
+    assert!(!tag_of(&html, "countdown").contains("urgent"), "{html}");
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
-async fn the_next_code_appears_at_25_s_and_becomes_the_code_at_0_s() {
+async fn the_next_code_is_rendered_with_the_step_and_becomes_the_code_at_0_s() {
+    // Opened at 24 s: hidden. The seconds up to the boundary send nothing
+    // (the web view shows it at 25 s); at 0 s it is the code, and the box
+    // holds the step after it, hidden again.
     let w = world(STEP_START + 24, rfc_token());
     w.bank.set_state(SERIAL, TokenState::Active);
     let mut h = app(&w, Lang::Ja, None).await;
-    assert!(!h.html().contains(NEXT), "{}", h.html());
-    h.tick_to(STEP_START + 25).await;
-    assert!(h.html().contains(NEXT), "{}", h.html());
-    assert!(h.html().contains(CURRENT));
-    for t in STEP_START + 26..STEP_START + 30 {
-        h.tick_to(t).await;
-        assert!(h.html().contains(NEXT), "{t}: {}", h.html());
+    assert!(h.html().contains(NEXT) && hidden(&h.html()), "{}", h.html());
+    assert_eq!(h.label_of("next-code").as_deref(), Some("0 5 0 4 7 1"));
+    for t in STEP_START + 25..STEP_START + 30 {
+        let edits = h.tick_edits(t).await;
+        assert!(edits.is_empty(), "{t}: {edits:#?}");
     }
-    h.tick_to(STEP_START + 30).await;
+    let edits = h.tick_edits(STEP_START + 30).await;
+    assert!(!edits.is_empty());
     let html = h.html();
-    assert!(!html.contains(r#"id="next-code""#), "{html}");
     assert!(!html.contains(CURRENT), "{html}");
     assert_eq!(h.label_of("otp-code").as_deref(), Some("0 5 0 4 7 1"));
+    assert!(hidden(&html), "{html}");
+    assert_ne!(h.label_of("next-code").as_deref(), Some("0 5 0 4 7 1"));
+    assert!(html.contains("あと 30 秒"), "{html}");
+
+    // Opened at 25 s: shown from the first render.
+    let w = world(STEP_START + 25, rfc_token());
+    let h = app(&w, Lang::Ja, None).await;
+    assert!(!hidden(&h.html()), "{}", h.html());
+    assert!(tag_of(&h.html(), "countdown").contains("countdown urgent"));
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
-async fn a_tick_while_the_next_code_is_shown_still_sends_two_edits() {
+async fn a_second_while_the_next_code_is_shown_sends_nothing() {
     let w = world(STEP_START + 26, rfc_token());
     w.bank.set_state(SERIAL, TokenState::Active);
     let mut h = app(&w, Lang::Ja, None).await;
     let edits = h.tick_edits(STEP_START + 27).await;
-    assert_eq!(edits.len(), 2, "{edits:#?}");
-    assert!(edits.iter().any(|e| e.contains("あと 3 秒")), "{edits:#?}");
-    assert!(
-        edits.iter().any(|e| e.contains("stroke-dashoffset")),
-        "{edits:#?}"
-    );
+    assert!(edits.is_empty(), "{edits:#?}");
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_copy_note_of_the_next_code_goes_with_its_step() {
+    let w = world(STEP_START + 27, rfc_token());
+    w.bank.set_state(SERIAL, TokenState::Active);
+    let mut h = app(&w, Lang::Ja, None).await;
+    h.click("next-code").await;
+    assert!(h.html().contains("ワンタイムパスワードをコピーしました"));
+    h.tick_to(STEP_START + 30).await;
+    assert!(!h.html().contains("コピーしました"), "{}", h.html());
 }

@@ -3,6 +3,7 @@
 use crate::fakes::{FakeBank, OfflineBank, RFC_SEED};
 use crate::harness::{app, dir_of, meta, rfc_token, world, Harness, SERIAL, SERIAL2};
 use softtoken::i18n::Lang;
+use softtoken::ui::widgets::digits_label;
 use softtoken_core::stk1::messages::TokenState;
 use softtoken_core::{Generator, Params, Secret};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -25,44 +26,167 @@ async fn one_token_opens_straight_to_its_code() {
     assert!(!html.contains("clock-warning"));
 }
 
-#[tokio::test(flavor = "current_thread", start_paused = true)]
-async fn countdown_ticks_and_code_changes_exactly_at_the_step_boundary() {
-    let w = world(1_111_111_107, rfc_token());
-    w.bank.set_state(SERIAL, TokenState::Active);
-    let mut h = app(&w, Lang::Ja, None).await;
-    assert!(h.html().contains("あと 3 秒"));
-    assert!(h.html().contains(">081 804<"));
-    h.tick_to(1_111_111_108).await;
-    assert!(h.html().contains("あと 2 秒"), "{}", h.html());
-    h.tick_to(1_111_111_109).await;
-    assert!(h.html().contains("あと 1 秒"));
-    assert!(h.html().contains(">081 804<"), "same step, same code");
-    h.tick_to(1_111_111_110).await;
-    let g = Generator::new(&Secret::from_slice(RFC_SEED), Params::STK1).unwrap();
-    let next = g.totp(1_111_111_110).unwrap();
-    assert_ne!(next.as_str(), "081804");
-    assert!(
-        h.html().contains(&format!(">{}<", next.grouped())),
-        "{}",
-        h.html()
-    );
-    assert!(h.html().contains("あと 30 秒"));
+/// The opening tag of the element with id `id` in `html`.
+pub fn tag_of<'a>(html: &'a str, id: &str) -> &'a str {
+    let at = html
+        .find(&format!(r#"id="{id}""#))
+        .unwrap_or_else(|| panic!("no element {id:?}: {html}"));
+    let start = html[..at].rfind('<').unwrap();
+    let end = at + html[at..].find('>').unwrap();
+    &html[start..end]
+}
+
+/// The value of attribute `name` of the element with id `id`.
+pub fn attr_of(html: &str, id: &str, name: &str) -> Option<String> {
+    let tag = tag_of(html, id);
+    let key = format!(r#" {name}=""#);
+    let from = tag.find(&key)? + key.len();
+    Some(tag[from..from + tag[from..].find('"')?].to_owned())
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
-async fn a_tick_changes_only_the_seconds_and_the_ring() {
-    // Idle cost: between step boundaries a tick must send the web view two
-    // edits (seconds text, ring offset) and nothing else.
-    let w = world(1_111_111_100, rfc_token());
+async fn the_countdown_is_rendered_with_its_anchor_for_the_web_view() {
+    // What the window shows before its timer runs, and what the timer
+    // counts from: the app clock in ms, the period, and the text around
+    // the number.
+    let w = world(1_111_111_107, rfc_token());
+    w.bank.set_state(SERIAL, TokenState::Active);
+    let h = app(&w, Lang::Ja, None).await;
+    let html = h.html();
+    assert!(html.contains("あと 3 秒"), "{html}");
+    assert!(html.contains(">081 804<"));
+    let tag = tag_of(&html, "countdown");
+    assert!(tag.contains(r#"role="timer""#), "{tag}");
+    assert!(
+        !tag.contains("aria-live") && !tag.contains("aria-label"),
+        "{tag}"
+    );
+    assert!(
+        tag.contains(r#"class="countdown urgent""#),
+        "3 s left: {tag}"
+    );
+    assert_eq!(
+        attr_of(&html, "countdown", "data-clock-ms").as_deref(),
+        Some("1111111107000")
+    );
+    assert_eq!(
+        attr_of(&html, "countdown", "data-period").as_deref(),
+        Some("30")
+    );
+    assert_eq!(attr_of(&html, "countdown", "data-t0").as_deref(), Some("0"));
+    assert_eq!(
+        attr_of(&html, "countdown", "data-ending").as_deref(),
+        Some("5")
+    );
+    assert_eq!(
+        attr_of(&html, "countdown", "data-text-before").as_deref(),
+        Some("あと ")
+    );
+    assert_eq!(
+        attr_of(&html, "countdown", "data-text-after").as_deref(),
+        Some(" 秒")
+    );
+    // 3 of 30 s left: the ring is 90 % gone.
+    assert!(html.contains(r#"stroke-dashoffset="90.0""#), "{html}");
+
+    let w = world(1_111_111_090, rfc_token());
+    let h = app(&w, Lang::En, None).await;
+    let html = h.html();
+    assert!(html.contains("20 s left"), "{html}");
+    assert!(tag_of(&html, "countdown").contains(r#"class="countdown""#));
+    assert_eq!(
+        attr_of(&html, "countdown", "data-text-after").as_deref(),
+        Some(" s left")
+    );
+    assert_eq!(
+        attr_of(&html, "countdown", "data-text-before").as_deref(),
+        Some("")
+    );
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn the_code_changes_exactly_at_the_step_boundary() {
+    let w = world(1_111_111_107, rfc_token());
     w.bank.set_state(SERIAL, TokenState::Active);
     let mut h = app(&w, Lang::Ja, None).await;
-    let edits = h.tick_edits(1_111_111_101).await;
-    assert_eq!(edits.len(), 2, "{edits:#?}");
-    assert!(edits.iter().any(|e| e.contains("あと 9 秒")), "{edits:#?}");
+    h.tick_to(1_111_111_108).await;
+    h.tick_to(1_111_111_109).await;
+    assert!(h.html().contains(">081 804<"), "same step, same code");
+    assert_eq!(h.label_of("otp-code").as_deref(), Some("0 8 1 8 0 4"));
+    let edits = h.tick_edits(1_111_111_110).await;
+    let g = Generator::new(&Secret::from_slice(RFC_SEED), Params::STK1).unwrap();
+    let next = g.totp(1_111_111_110).unwrap();
+    assert_ne!(next.as_str(), "081804");
+    let html = h.html();
+    assert!(html.contains(&format!(">{}<", next.grouped())), "{html}");
+    assert_eq!(
+        h.label_of("otp-code").as_deref(),
+        Some(digits_label(next.as_str()).as_str())
+    );
+    // The new step is rendered in full and the web view's timer re-anchored.
+    assert!(html.contains("あと 30 秒"), "{html}");
+    assert!(!tag_of(&html, "countdown").contains("urgent"), "{html}");
+    assert_eq!(
+        attr_of(&html, "countdown", "data-clock-ms").as_deref(),
+        Some("1111111110000")
+    );
     assert!(
-        edits.iter().any(|e| e.contains("stroke-dashoffset")),
+        edits.iter().any(|e| e.contains("data-clock-ms")),
         "{edits:#?}"
     );
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_second_passing_within_a_step_sends_the_web_view_nothing() {
+    // Idle cost: between step boundaries the seconds are the web view's
+    // own timer; the app sends no edit at all, whatever second it is
+    // (including the urgent seconds and the next code's appearance at 5 s
+    // left).
+    let w = world(1_111_111_081, rfc_token());
+    w.bank.set_state(SERIAL, TokenState::Active);
+    let mut h = app(&w, Lang::Ja, None).await;
+    let before = h.html();
+    for t in 1_111_111_082..1_111_111_110 {
+        let edits = h.tick_edits(t).await;
+        assert!(edits.is_empty(), "at {t}: {edits:#?}");
+    }
+    assert_eq!(h.html(), before, "nothing re-rendered within the step");
+    // The boundary is one batch of edits, then quiet again.
+    assert!(!h.tick_edits(1_111_111_110).await.is_empty());
+    for t in 1_111_111_111..1_111_111_115 {
+        let edits = h.tick_edits(t).await;
+        assert!(edits.is_empty(), "at {t}: {edits:#?}");
+    }
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_clock_shift_re_anchors_the_countdown() {
+    // The app clock moves against the monotonic clock (set by hand, a QA
+    // shift, or the device slept): the countdown is rendered again from the
+    // new time, so the web view's timer counts from it.
+    let w = world(1_111_111_081, rfc_token());
+    w.bank.set_state(SERIAL, TokenState::Active);
+    let mut h = app(&w, Lang::Ja, None).await;
+    assert!(h.html().contains("あと 29 秒"));
+    // One tick, but the clock moved 2 s: a shift of one second.
+    let edits = h.tick_edits(1_111_111_083).await;
+    assert!(
+        edits.iter().any(|e| e.contains("1111111083000")),
+        "{edits:#?}"
+    );
+    let html = h.html();
+    assert!(html.contains("あと 27 秒"), "{html}");
+    assert!(html.contains(">081 804<"), "same step");
+    // Back 10 s within the step.
+    h.tick_to(1_111_111_074).await;
+    let html = h.html();
+    assert_eq!(
+        attr_of(&html, "countdown", "data-clock-ms").as_deref(),
+        Some("1111111074000")
+    );
+    assert!(html.contains("あと 6 秒"), "{html}");
+    // And the ticks after it are quiet again.
+    assert!(h.tick_edits(1_111_111_075).await.is_empty());
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]

@@ -58,7 +58,6 @@ pub fn OfflineCodeScreen(serial: Serial) -> Element {
             }
         }
     });
-    let left = OFFLINE_STEP - ticker.now() % OFFLINE_STEP;
     let back_serial = serial.clone();
     let shown = code.read();
     rsx! {
@@ -111,7 +110,7 @@ pub fn OfflineCodeScreen(serial: Serial) -> Element {
                         grouped: grouped(c.as_str()),
                         step: step(),
                     }
-                    Countdown { left, period: OFFLINE_STEP }
+                    Countdown { step: step(), period: OFFLINE_STEP }
                 },
                 Some(Err(_)) => rsx! {
                     p { class: "error", id: "offline-error", role: "alert",

@@ -50,31 +50,39 @@ pub fn CodeDisplay(plain: String, grouped: String, step: u64) -> Element {
 
 /// Whether the next code is shown: in the last five seconds of a step
 /// (`left` is the seconds left, 1..=period), when the bank already accepts
-/// it. A function of the step's boundaries only, so a memo over it changes
-/// twice per step (at 25 s and at 0 s of a 30 s step), not per tick.
+/// it. The app renders this at the step's boundaries (and on clock shifts);
+/// between them the countdown's timer in the web view flips it at 5 s left
+/// ([`Countdown`](super::Countdown)).
 pub fn shows_next(left: u64) -> bool {
     left <= NEXT_CODE_SECONDS
 }
 
-/// How many seconds before the step ends the next code appears.
-pub const NEXT_CODE_SECONDS: u64 = 5;
+/// How many seconds before the step ends the next code appears (the same
+/// moment the countdown turns urgent).
+pub const NEXT_CODE_SECONDS: u64 = super::countdown::ENDING_SECONDS;
 
 /// The next step's code, smaller, under its own label
 /// 「次のワンタイムパスワード」; a click copies `plain` and announces it.
-/// Its props change only when it appears, so ticks do not re-render it.
+///
+/// It is in the page for the whole step, `hidden` (so neither painted nor
+/// in the accessibility tree) unless `shown`: the app renders it when the
+/// step changes, and the countdown's timer in the web view un-hides it
+/// (`#next-code-box`) for the step's last [`NEXT_CODE_SECONDS`] and hides
+/// it again at the boundary, so no edit is sent in between. `step` resets
+/// the "copied" note when the code changes.
 #[component]
-pub fn NextCodeDisplay(plain: String, grouped: String) -> Element {
+pub fn NextCodeDisplay(plain: String, grouped: String, step: u64, shown: bool) -> Element {
     let lang = use_language();
     let services = use_services();
-    let mut copied = use_signal(|| None::<bool>);
+    let mut copied = use_signal(|| None::<(u64, bool)>);
     let label = digits_label(&plain);
     let note = match copied() {
-        Some(true) => Some(lang.t(Msg::Copied)),
-        Some(false) => Some(lang.t(Msg::CopyFailed)),
-        None => None,
+        Some((s, true)) if s == step => Some(lang.t(Msg::Copied)),
+        Some((s, false)) if s == step => Some(lang.t(Msg::CopyFailed)),
+        _ => None,
     };
     rsx! {
-        div { class: "next-code-box",
+        div { class: "next-code-box", id: "next-code-box", hidden: !shown,
             p { class: "label next-label", id: "next-code-label", {lang.t(Msg::NextOtp)} }
             button {
                 class: "code next-code",
@@ -83,7 +91,7 @@ pub fn NextCodeDisplay(plain: String, grouped: String) -> Element {
                 aria_describedby: "next-code-label",
                 onclick: move |_| {
                     let ok = services.clipboard.copy(&plain);
-                    copied.set(Some(ok));
+                    copied.set(Some((step, ok)));
                 },
                 "{grouped}"
             }
