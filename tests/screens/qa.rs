@@ -53,7 +53,36 @@ struct Qa {
     root: PathBuf,
 }
 
+/// Remounts `QaShell` whenever the test calls `notify_one` on it, as the
+/// simulator's root does when a pairing link arrives.
+#[derive(Clone, Default)]
+struct Restart(Arc<tokio::sync::Notify>);
+
+#[component]
+fn Remounting() -> Element {
+    let restart = use_context::<Restart>();
+    let mut generation = use_signal(|| 0u64);
+    use_future(move || {
+        let restart = restart.0.clone();
+        async move {
+            loop {
+                restart.notified().await;
+                generation += 1;
+            }
+        }
+    });
+    rsx! {
+        for g in [generation()] {
+            QaShell { key: "{g}" }
+        }
+    }
+}
+
 async fn qa_app(name: &str) -> Qa {
+    qa_app_under(name, QaShell, Restart::default()).await
+}
+
+async fn qa_app_under(name: &str, root_component: fn() -> Element, restart: Restart) -> Qa {
     let root = temp_root(name);
     let w = world(T, rfc_token());
     let mut bank = FakeBank::new(w.clock.clone(), w.store.clone());
@@ -92,7 +121,8 @@ async fn qa_app(name: &str) -> Qa {
         directory: Arc::new(dir_of(&bank)),
         clipboard: Arc::new(clipboard.clone()),
     };
-    let dom = VirtualDom::new(QaShell)
+    let dom = VirtualDom::new(root_component)
+        .with_root_context(restart)
         .with_root_context(services)
         .with_root_context(StartOptions {
             lang: Lang::En,
@@ -254,6 +284,24 @@ async fn profiles_are_created_and_switched_in_process() {
     assert!(a.contains("profile switch from=b to=a"), "{a}");
     assert!(b.contains("profile switch from=a to=b"), "{b}");
     assert!(b.contains("profile switch from=b to=a"), "{b}");
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_remounted_shell_stays_on_the_profile_switched_to() {
+    let restart = Restart::default();
+    let Qa { mut h, root, .. } = qa_app_under("remount", Remounting, restart.clone()).await;
+    h.type_into("qa-new-profile", "b").await;
+    h.click("qa-create-profile").await;
+    assert!(h.html().contains("b (current)"), "{}", h.html());
+    restart.0.notify_one();
+    h.settle().await;
+    let html = h.html();
+    assert!(html.contains("b (current)"), "{html}");
+    assert!(html.contains(r#"id="pair-link""#), "{html}");
+    // One start line only, in the first profile's log.
+    let a = log_of(&root.join("a"));
+    assert_eq!(a.matches(" start ").count(), 1, "{a}");
+    assert!(!log_of(&root.join("b")).contains(" start "));
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]

@@ -26,13 +26,14 @@ use crate::i18n::Lang;
 use crate::services::clock::AdjustableClock;
 use crate::services::keystore::{Profile, ProfileStore};
 use crate::services::store::blocking;
-use crate::services::{Clock, Services, SystemClock};
+use crate::services::{Clock, Services, SystemClock, TokenStore};
 use crate::ui::{App, StartOptions};
 use dioxus::prelude::*;
 use offset::{parse_offset, shifted, OffsetError, STEPS};
 use profiles::{ProfileError, ProfileRef, Profiles};
 use softtoken_core::Serial;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use texts::{qt, QaMsg};
 
 /// What the QA panel works on: a root context the simulator provides with
@@ -47,6 +48,12 @@ pub struct QaContext {
     pub log: Arc<QaLog>,
     /// The profile the app started on.
     pub start: ProfileRef,
+    /// The profile switched to last and its store (`None` before any
+    /// switch), so that a remounted shell (a pairing link restarts the
+    /// root) stays on it.
+    current: Arc<Mutex<Option<(ProfileRef, Arc<dyn TokenStore>)>>>,
+    /// Whether the `start` line was logged.
+    started: Arc<AtomicBool>,
 }
 
 impl QaContext {
@@ -63,7 +70,22 @@ impl QaContext {
             clock,
             profiles: Arc::new(profiles),
             start,
+            current: Arc::default(),
+            started: Arc::default(),
         }
+    }
+
+    /// The profile the app is on now and its store (`None`: the start
+    /// profile with the store `main` gave).
+    fn current(&self) -> Option<(ProfileRef, Arc<dyn TokenStore>)> {
+        self.current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn set_current(&self, profile: ProfileRef, store: Arc<dyn TokenStore>) {
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some((profile, store));
     }
 
     /// Logs `action` at the real time and the app clock's time; `false`
@@ -108,7 +130,7 @@ pub fn simulator(profile: &Profile, offset_secs: i64) -> QaContext {
             (p.clone(), d.join("qa-profiles"), Some(p))
         }
     };
-    let open = Box::new(|p: &ProfileRef| -> Arc<dyn crate::services::TokenStore> {
+    let open = Box::new(|p: &ProfileRef| -> Arc<dyn TokenStore> {
         Arc::new(ProfileStore::new(if p.is_default {
             Profile::Default(p.dir.clone())
         } else {
@@ -167,16 +189,28 @@ pub fn QaShell() -> Element {
     let qa = use_context::<QaContext>();
     let initial = use_context::<Services>();
     let start = use_context::<StartOptions>();
-    let session = use_signal(|| Session {
-        services: initial.clone(),
-        profile: qa.start.clone(),
-        generation: 0,
+    let session = use_signal(|| match qa.current() {
+        Some((profile, store)) => Session {
+            services: Services {
+                store,
+                ..initial.clone()
+            },
+            profile,
+            generation: 0,
+        },
+        None => Session {
+            services: initial.clone(),
+            profile: qa.start.clone(),
+            generation: 0,
+        },
     });
     use_hook(|| {
-        qa.record(&QaAction::Start {
-            profile: qa.start.name.clone(),
-            offset: qa.clock.offset_secs(),
-        })
+        if !qa.started.swap(true, Ordering::SeqCst) {
+            qa.record(&QaAction::Start {
+                profile: qa.start.name.clone(),
+                offset: qa.clock.offset_secs(),
+            });
+        }
     });
     let current = session.read().clone();
     // Shadows the root contexts for `App`, which reads them when it mounts:
@@ -288,8 +322,10 @@ fn QaPanel(session: Signal<Session>, lang: Lang) -> Element {
             qa.log.move_to(&to.dir);
             written &= qa.record(&action);
             note(written);
+            let store = qa.profiles.open(&to);
+            qa.set_current(to.clone(), store.clone());
             let services = Services {
-                store: qa.profiles.open(&to),
+                store,
                 ..now.services
             };
             retitle(&to);
@@ -492,5 +528,30 @@ fn QaPanel(session: Signal<Session>, lang: Lang) -> Element {
                 p { class: "err", id: "qa-log-error", role: "alert", {t(QaMsg::LogFailed)} }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn the_simulator_lists_profiles_beside_the_start_profile() {
+        let qa = simulator(&Profile::Dir(PathBuf::from("/tmp/qa-root/p1")), -40);
+        assert_eq!(qa.start.name, "p1");
+        assert!(!qa.start.is_default);
+        assert_eq!(qa.profiles.root(), Path::new("/tmp/qa-root"));
+        assert_eq!(qa.clock.offset_secs(), -40);
+        assert_eq!(qa.log.path(), Path::new("/tmp/qa-root/p1/qa-log.txt"));
+        // A relative profile dir without a parent: the working directory.
+        let qa = simulator(&Profile::Dir(PathBuf::from("p2")), 0);
+        assert_eq!(qa.profiles.root(), Path::new("."));
+
+        let qa = simulator(&Profile::Default(PathBuf::from("/data/softtoken")), 0);
+        assert_eq!(qa.start.name, "default");
+        assert!(qa.start.is_default);
+        assert_eq!(qa.profiles.root(), Path::new("/data/softtoken/qa-profiles"));
+        assert!(qa.current().is_none());
     }
 }
