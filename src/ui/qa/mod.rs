@@ -36,6 +36,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use texts::{qt, QaMsg};
 
+/// A profile switched to and its token store.
+type Current = (ProfileRef, Arc<dyn TokenStore>);
+
 /// What the QA panel works on: a root context the simulator provides with
 /// `--qa` (and only then).
 #[derive(Clone)]
@@ -51,7 +54,7 @@ pub struct QaContext {
     /// The profile switched to last and its store (`None` before any
     /// switch), so that a remounted shell (a pairing link restarts the
     /// root) stays on it.
-    current: Arc<Mutex<Option<(ProfileRef, Arc<dyn TokenStore>)>>>,
+    current: Arc<Mutex<Option<Current>>>,
     /// Whether the `start` line was logged.
     started: Arc<AtomicBool>,
 }
@@ -77,7 +80,7 @@ impl QaContext {
 
     /// The profile the app is on now and its store (`None`: the start
     /// profile with the store `main` gave).
-    fn current(&self) -> Option<(ProfileRef, Arc<dyn TokenStore>)> {
+    fn current(&self) -> Option<Current> {
         self.current
             .lock()
             .unwrap_or_else(|p| p.into_inner())
