@@ -66,7 +66,7 @@ def cmd_scenario(args) -> int:
         prefix = "32-mitb"
     elif args.command == "demo-steps":
         from .demo_steps import DemoSteps as Scenario
-        prefix = "32-demo-steps"
+        prefix = "demo-steps"
     elif args.command == "txn-latency":
         from functools import partial
 
