@@ -22,7 +22,11 @@
 #      data directory); each test must record that it ran there or why it
 #      does not apply (run_matrix below);
 #   6. the independent JavaScript STK1 client (tests/browser/stk1.mjs)
-#      against two instances on PostgreSQL.
+#      against two instances on PostgreSQL;
+#   7. stage 25's Chromium walks (tests/browser/bank.test.mjs, txn.test.mjs)
+#      once more with the token service on PostgreSQL
+#      (SOFTTOKEN_BANK_SERVE_ARGS), each in a schema of its own that must
+#      afterwards hold the walk's tokens and audit events.
 # Every loop in the tests is bounded in count and time; all traffic is on
 # 127.0.0.1 and the cluster's Unix socket.
 set -euo pipefail
@@ -64,7 +68,7 @@ ran=$(grep -c "^ran on PostgreSQL: " "$out" || true)
 echo "-- cargo test -p softtoken-bank --test pg_ops (metrics listener and JSON logs on PostgreSQL)"
 out="$PG_DIR/pg_ops.out"
 cargo test -p softtoken-bank --test pg_ops "${LOCKED[@]}" 2>&1 | tee "$out" || fail "operations endpoints on PostgreSQL"
-grep -q "test result: ok. 2 passed" "$out" || fail "expected 2 operations tests to pass"
+grep -q "test result: ok. 3 passed" "$out" || fail "expected 3 operations tests to pass"
 
 # 5. The bank binary's integration tests on PostgreSQL. The helpers in
 #    crates/bank/tests/common start every server with --database on a
@@ -77,11 +81,7 @@ TAB=$'\t'
 MATRIX=(token_service durability abuse transactions)
 # Tests that need parts of the PostgreSQL backend not yet in the tree
 # (binary:test); they run in the SQLite stages meanwhile.
-PG_PENDING=(
-  abuse:admin_calls_need_the_operations_key_on_the_admin_listener
-  abuse:rekey_reseals_every_row_and_the_old_kek_is_not_needed_afterwards
-  transactions:*
-)
+PG_PENDING=()
 run_matrix() { # BINARY
   local bin="$1" rec="$PG_DIR/matrix-$1.rec" out="$PG_DIR/matrix-$1.out"
   local skip=() expected=() name p pending n_ran n_skipped
@@ -186,4 +186,41 @@ assert.equal(st, 200, JSON.stringify(body));
 console.log('stk1.mjs on PostgreSQL: paired ' + tok.serial + ' on A, bound and verified on B, replay refused on A');
 EOF
 node "$PG_DIR/stk1-pg.mjs" "$URL_A" "$URL_B" || fail "the JavaScript STK1 client against PostgreSQL"
+
+# 7. The Chromium walks of stage 25 with the token service on PostgreSQL
+#    (web banking keeps its own web.sqlite). The walks start the bank
+#    themselves; SOFTTOKEN_BANK_SERVE_ARGS adds `--database …` to it.
+#    Screenshots go to target/screenshots/ (never docs/), overwriting stage
+#    25's of the same names.
+[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || fail "Debian chromium is not installed (scripts/setup)"
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  echo "-- npm ci (tests/browser)"
+  (cd tests/browser && npm ci --no-audit --no-fund --prefer-offline) || fail "npm ci in tests/browser"
+fi
+# Walks that need parts of the PostgreSQL backend not yet in the tree.
+WALKS_PENDING=()
+for walk in bank txn; do
+  pending=""
+  for p in "${WALKS_PENDING[@]}"; do [ "$p" = "$walk" ] && pending=1; done
+  if [ -n "$pending" ]; then
+    echo "-- $walk.test.mjs pending on PostgreSQL (it runs in stage 25 on SQLite)"
+    continue
+  fi
+  schema="walk_$walk"
+  pg_app_sql <<<"CREATE SCHEMA $schema" >/dev/null || fail "CREATE SCHEMA $schema"
+  args=$(printf '["--database","%s&options=-csearch_path%%3D%s","--database-password-file","%s"]' \
+    "$PG_URL" "$schema" "$PG_PASSWORD_FILE")
+  echo "-- node --test $walk.test.mjs with the token service on PostgreSQL (schema $schema)"
+  (cd tests/browser && SOFTTOKEN_BANK_SERVE_ARGS="$args" SKIP_CARGO_BUILD=1 SOFTTOKEN_UPDATE_DOCS= \
+    node --test --test-concurrency=1 "$walk.test.mjs") || fail "$walk.test.mjs on PostgreSQL"
+  tokens=$(pg_app_sql <<<"SELECT count(*) FROM $schema.tokens WHERE state IN ('active', 'revoked')") \
+    || fail "reading $schema"
+  # The audit event each walk must have written: a code verified, a
+  # 取引認証 transaction consumed by web banking.
+  case "$walk" in bank) kind=verified ;; txn) kind=txn_consumed ;; esac
+  events=$(pg_app_sql <<<"SELECT count(*) FROM $schema.events WHERE kind = '$kind'")
+  [ "$tokens" -gt 0 ] && [ "$events" -gt 0 ] \
+    || fail "$walk.test.mjs left no bound token or no '$kind' event in PostgreSQL ($tokens tokens, $events events)"
+  echo "   ran on PostgreSQL: $walk.test.mjs ($tokens bound tokens, $events '$kind' events in schema $schema)"
+done
 echo "50-postgres: ok"

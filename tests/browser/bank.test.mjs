@@ -24,6 +24,9 @@ const shots = process.env.SOFTTOKEN_UPDATE_DOCS === '1'
   ? path.join(repo, 'docs', 'screenshots')
   : path.join(repo, 'target', 'screenshots');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+// More `serve` arguments, a JSON array (stage 50 puts the token service on
+// PostgreSQL with `--database …`).
+const extraServeArgs = JSON.parse(process.env.SOFTTOKEN_BANK_SERVE_ARGS || '[]');
 
 let server; let dataDir; let userDataDir; let base; let customers = []; let profile;
 let context; let page;
@@ -54,7 +57,8 @@ const label = (id) => page.locator(`label[for="${id}"]`).innerText();
 async function startServer(listen = '127.0.0.1:0') {
   dataDir ??= mkdtempSync(path.join(tmpdir(), 'stk-bank-web-'));
   customers = [];
-  server = spawn(bin, ['serve', '--listen', listen, '--data', dataDir, '--demo', '--test-clock', '--txn-auth', 'off'], {
+  server = spawn(bin, ['serve', '--listen', listen, '--data', dataDir, '--demo', '--test-clock', '--txn-auth', 'off',
+    ...extraServeArgs], {
     stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' },
   });
   server.stderr.on('data', (d) => process.stderr.write(`[server] ${d}`));

@@ -27,6 +27,9 @@ const shots = process.env.SOFTTOKEN_UPDATE_DOCS === '1'
   ? path.join(repo, 'docs', 'screenshots')
   : path.join(repo, 'target', 'screenshots');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+// More `serve` arguments, a JSON array (stage 50 puts the token service on
+// PostgreSQL with `--database …`).
+const extraServeArgs = JSON.parse(process.env.SOFTTOKEN_BANK_SERVE_ARGS || '[]');
 
 let server; let dataDir; let base; let customers = []; let profile;
 let browser; let context; let page;
@@ -51,7 +54,7 @@ const PAYEE = {
 async function startServer() {
   dataDir = mkdtempSync(path.join(tmpdir(), 'stk-bank-txn-'));
   server = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data', dataDir, '--demo', '--test-clock',
-    '--txn-auth', 'required'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } });
+    '--txn-auth', 'required', ...extraServeArgs], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } });
   server.stderr.on('data', (d) => process.stderr.write(`[server] ${d}`));
   const lines = createInterface({ input: server.stdout });
   await new Promise((resolve, reject) => {

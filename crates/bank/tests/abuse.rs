@@ -252,6 +252,9 @@ async fn rekey_reseals_every_row_and_the_old_kek_is_not_needed_afterwards() {
         .arg("--new-kek-file")
         .arg(&new)
         .args(["--batch", "2"])
+        // On PostgreSQL: the server's schema (`--database`,
+        // `--database-password-file`; rekey takes no pool options).
+        .args(database_args(&data).iter().take(4))
         .output()
         .unwrap();
     assert!(
