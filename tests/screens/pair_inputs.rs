@@ -78,6 +78,15 @@ fn the_link() -> String {
     link(BANK_ID, KID)
 }
 
+/// Whether the button with id `id` is rendered disabled.
+fn button_disabled(h: &Harness, id: &str) -> bool {
+    let html = h.html();
+    let at = html.find(&format!(r#"id="{id}""#)).expect("the button");
+    let start = html[..at].rfind('<').unwrap();
+    let end = at + html[at..].find('>').unwrap();
+    html[start..end].contains("disabled")
+}
+
 fn asks_to_confirm(h: &Harness) -> bool {
     let html = h.html();
     html.contains(r#"id="confirm-bank""#) && html.contains("よろしいですか")
@@ -107,6 +116,15 @@ impl FilePicker for FakePicker {
     fn pick(&self) -> BoxFuture<'_, Option<PathBuf>> {
         let path = self.0.clone();
         Box::pin(async move { path })
+    }
+}
+
+/// A file chooser the person leaves open.
+struct OpenPicker;
+
+impl FilePicker for OpenPicker {
+    fn pick(&self) -> BoxFuture<'_, Option<PathBuf>> {
+        Box::pin(std::future::pending())
     }
 }
 
@@ -261,6 +279,18 @@ async fn a_chosen_file_opens_the_confirmation() {
     h.click("qr-choose").await;
     assert_eq!(h.html(), before);
     assert!(w.bank.calls.lock().unwrap().is_empty());
+
+    // While the chooser is open its button is disabled (one chooser at a
+    // time) and nothing claims to be reading yet.
+    let inputs = PairInputs {
+        files: Some(Arc::new(OpenPicker)),
+        ..PairInputs::default()
+    };
+    let mut h = pairing_screen(&w, inputs).await;
+    assert!(!button_disabled(&h, "qr-choose"));
+    h.click("qr-choose").await;
+    assert!(button_disabled(&h, "qr-choose"), "{}", h.html());
+    assert!(!h.html().contains(r#"id="qr-reading""#));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

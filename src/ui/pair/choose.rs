@@ -64,6 +64,8 @@ pub fn ChooseStep(
     let services = use_services();
     let inputs = use_pair_inputs();
     let reading = use_signal(|| false);
+    // The file chooser is open (one at a time).
+    let mut picking = use_signal(|| false);
     let has_tokens = use_token_list().count() > 0;
     let banks = services.directory.banks().to_vec();
     let s_link = services.clone();
@@ -180,17 +182,16 @@ pub fn ChooseStep(
                             msg: Msg::QrChooseFile,
                             id: "qr-choose",
                             class: "secondary",
-                            disabled: reading(),
+                            disabled: reading() || picking(),
                             onclick: move |_| {
                                 let (picker, services) = (picker.clone(), s_file.clone());
-                                let mut reading = reading;
+                                if *reading.peek() || *picking.peek() {
+                                    return;
+                                }
+                                picking.set(true);
                                 spawn(async move {
-                                    if *reading.peek() {
-                                        return;
-                                    }
-                                    reading.set(true);
                                     let picked = picker.pick().await;
-                                    reading.set(false);
+                                    picking.set(false);
                                     if let Some(path) = picked {
                                         read_picture(step, reading, false, async move {
                                             resolve_image_file(&services, path).await
