@@ -4,8 +4,8 @@
 //! * [`Scope::Backend`] — the back-end key (`api-key`): bind, verify,
 //!   change, deactivate (and the transaction calls), on the public
 //!   listener;
-//! * [`Scope::Operations`] — the operations key (`ops-key`): unlock and
-//!   resync, only on the admin listener.
+//! * [`Scope::Operations`] — the operations key (`ops-key`): unlock,
+//!   resync and the read of a token, only on the admin listener.
 //!
 //! [`Scoped`] runs an operation and records the scope of its caller in
 //! every audit event the operation wrote (`events.scope`); events written

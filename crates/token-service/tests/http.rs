@@ -487,3 +487,206 @@ async fn admin_routes_are_only_on_the_admin_router_with_the_operations_key() {
     .await;
     assert_refused(&got, 404, "not_found");
 }
+
+/// `GET /v1/admin/tokens/{serial}` with `auth` at time `t`.
+async fn inspect(router: &Router, serial: &str, auth: Option<&str>, t: u64) -> (StatusCode, Value) {
+    let ts = t.to_string();
+    let mut headers = vec![("x-test-time", ts.as_str())];
+    if let Some(a) = auth {
+        headers.push(("authorization", a));
+    }
+    call(
+        router,
+        "GET",
+        &format!("/v1/admin/tokens/{serial}"),
+        &headers,
+        "",
+    )
+    .await
+}
+
+/// Runs on SQLite, and on PostgreSQL in stage 50 (`SOFTTOKEN_TEST_DATABASE`).
+#[tokio::test]
+async fn the_operations_read_shows_failures_lock_drift_and_times() {
+    let a = api(true).await;
+    let ops_key = format!("Bearer {OPS_KEY}");
+    let ops = Some(ops_key.as_str());
+    let (serial, gen) = pair(&a, T).await;
+    let code = |t: u64| gen.totp(t).unwrap().as_str().to_string();
+
+    // Issued, never used.
+    let (st, body) = inspect(&a.admin, &serial, ops, T + 1).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        json!({"v":1,"serial":serial,"state":"issued","fail_count":0,"locked":false,
+               "lockout_limit":10,"drift_steps":0,"step_seconds":30,
+               "last_accepted_step_at":null,"issued_at":T,"bind_by":body["bind_by"],
+               "bound_at":null,"revoked_at":null})
+    );
+    assert!(body["bind_by"].as_u64().unwrap() > T, "{body}");
+
+    let (st, body) = backend(
+        &a.app,
+        "/v1/bank/bind",
+        &json!({"v":1,"customer_id":"c1","serial":serial,"otp":code(T + 30)}),
+        T + 40,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+
+    // A code no step near the test times has.
+    let wrong = (0..1_000_000u32)
+        .map(|n| format!("{n:06}"))
+        .find(|w| (0..40u64).all(|s| code(T + s * 30) != *w))
+        .unwrap();
+    let verify = |otp: &str| json!({"v":1,"customer_id":"c1","otp":otp,"purpose":"login"});
+    for n in 1..=3u64 {
+        let got = backend(&a.app, "/v1/bank/verify", &verify(&wrong), T + 60 + n).await;
+        assert_eq!(got.1["fail_count"], n, "{}", got.1);
+    }
+    let (st, body) = inspect(&a.admin, &serial, ops, T + 70).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(body["state"], "active");
+    assert_eq!(
+        (&body["fail_count"], &body["locked"]),
+        (&json!(3), &json!(false))
+    );
+    // The bind's code was the step starting at T + 30; never the code itself.
+    assert_eq!(body["last_accepted_step_at"], T + 30);
+    assert_eq!(body["bound_at"], T + 40);
+    assert!(!body.to_string().contains(&code(T + 30)), "{body}");
+
+    for n in 4..=10u64 {
+        backend(&a.app, "/v1/bank/verify", &verify(&wrong), T + 60 + n).await;
+    }
+    let got = backend(&a.app, "/v1/bank/verify", &verify(&code(T + 90)), T + 90).await;
+    assert_refused(&got, 423, "locked");
+    let (st, body) = inspect(&a.admin, &serial, ops, T + 91).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(
+        (&body["fail_count"], &body["locked"]),
+        (&json!(10), &json!(true))
+    );
+
+    // Unlock: the read shows 0 and no lock, the last step kept.
+    let unlock = json!({"v":1,"serial":serial}).to_string();
+    let got = call(
+        &a.admin,
+        "POST",
+        "/v1/admin/unlock",
+        &[
+            JSON,
+            ("authorization", &ops_key),
+            ("x-test-time", "1900000112"),
+        ],
+        unlock,
+    )
+    .await;
+    assert_eq!(got.0, StatusCode::OK, "{}", got.1);
+    let (_, body) = inspect(&a.admin, &serial, ops, T + 93).await;
+    assert_eq!(
+        (&body["fail_count"], &body["locked"]),
+        (&json!(0), &json!(false))
+    );
+    assert_eq!(body["last_accepted_step_at"], T + 30);
+
+    // A resync learns a drift: the token's codes run 4 and 5 steps ahead
+    // of the server's step; the drift is that of the second code.
+    let ahead = T + 300 + 4 * 30;
+    let resync = json!({"v":1,"serial":serial,"otp1":code(ahead),"otp2":code(ahead + 30)});
+    let ts = (T + 300).to_string();
+    let got = call(
+        &a.admin,
+        "POST",
+        "/v1/admin/resync",
+        &[JSON, ("authorization", &ops_key), ("x-test-time", &ts)],
+        resync.to_string(),
+    )
+    .await;
+    assert_eq!(got.0, StatusCode::OK, "{}", got.1);
+    let (_, body) = inspect(&a.admin, &serial, ops, T + 301).await;
+    assert_eq!(body["drift_steps"], 5, "{body}");
+    assert_eq!(body["last_accepted_step_at"], ahead + 30);
+
+    // Revoked: the read still answers, with the time.
+    let got = backend(
+        &a.app,
+        "/v1/bank/deactivate",
+        &json!({"v":1,"customer_id":"c1","otp":code(ahead + 90)}),
+        T + 390,
+    )
+    .await;
+    assert_eq!(got.0, StatusCode::OK, "{}", got.1);
+    let (_, body) = inspect(&a.admin, &serial, ops, T + 391).await;
+    assert_eq!(
+        (&body["state"], &body["revoked_at"]),
+        (&json!("revoked"), &json!(T + 390))
+    );
+
+    // The back-end key, no key, or the public listener: refused.
+    let backend_key = bearer();
+    assert_refused(
+        &inspect(&a.admin, &serial, Some(&backend_key), T + 392).await,
+        401,
+        "unauthorized",
+    );
+    assert_refused(
+        &inspect(&a.admin, &serial, None, T + 392).await,
+        401,
+        "unauthorized",
+    );
+    assert_refused(
+        &inspect(&a.app, &serial, ops, T + 392).await,
+        404,
+        "not_found",
+    );
+    // Unknown (well-formed) and malformed serials.
+    let other = softtoken_core::Serial::generate(&mut OsRng);
+    assert_refused(
+        &inspect(&a.admin, other.as_str(), ops, T + 392).await,
+        404,
+        "not_found",
+    );
+    assert_refused(
+        &inspect(&a.admin, "not-a-serial!", ops, T + 392).await,
+        400,
+        "invalid_request",
+    );
+    // Only GET.
+    let got = call(
+        &a.admin,
+        "POST",
+        &format!("/v1/admin/tokens/{serial}"),
+        &[JSON, ("authorization", &ops_key)],
+        "{}",
+    )
+    .await;
+    assert_refused(&got, 405, "invalid_request");
+}
+
+/// Reading an issued token past its deadline expires it (as the public
+/// status does), for good.
+#[tokio::test]
+async fn the_operations_read_expires_an_unbound_token() {
+    let a = api(true).await;
+    let ops_key = format!("Bearer {OPS_KEY}");
+    let (serial, _) = pair(&a, T).await;
+    let (_, body) = inspect(&a.admin, &serial, Some(&ops_key), T).await;
+    let late = body["bind_by"].as_u64().unwrap() + 1;
+    let (st, body) = inspect(&a.admin, &serial, Some(&ops_key), late).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(body["state"], "expired");
+    let ts = late.to_string();
+    let (_, body) = call(
+        &a.app,
+        "GET",
+        &format!("/v1/tokens/{serial}/status"),
+        &[("x-test-time", &ts)],
+        "",
+    )
+    .await;
+    assert_eq!(body["state"], "expired");
+    let (_, body) = inspect(&a.admin, &serial, Some(&ops_key), T + 1).await;
+    assert_eq!(body["state"], "expired", "stored, not only computed");
+}

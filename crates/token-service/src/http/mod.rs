@@ -51,7 +51,7 @@ pub struct ApiState {
     pub keys: HashMap<String, ServerKey>,
     /// Back-end API key.
     pub api_key: ApiKey,
-    /// Operations key (unlock, resync).
+    /// Operations key (unlock, resync, the token read).
     pub ops_key: ApiKey,
     /// Honour `X-Test-Time`.
     pub test_clock: bool,
@@ -114,6 +114,7 @@ pub fn admin_router(state: Arc<ApiState>) -> Router {
     Router::new()
         .route("/v1/admin/resync", only(post(ops::resync::handle)))
         .route("/v1/admin/unlock", only(post(ops::unlock::handle)))
+        .route("/v1/admin/tokens/{serial}", only(get(ops::inspect::handle)))
         .fallback(|| async { Refusal::new(ErrorCode::NotFound, "no such endpoint") })
         .with_state(state)
 }

@@ -17,6 +17,7 @@
 //! | [`deactivate`] | `POST /v1/bank/deactivate` | back-end key |
 //! | [`resync`] | `POST /v1/admin/resync` (admin listener) | operations key |
 //! | [`unlock`] | `POST /v1/admin/unlock` (admin listener) | operations key |
+//! | [`inspect`] | `GET /v1/admin/tokens/{serial}` (admin listener) | operations key |
 //! | [`txn`] | STK1-TXN: `POST /v1/bank/transactions{,/status,/consume,/verify_code}`, `POST /v1/tokens/{serial}/transactions/…` | back-end key / token MACs |
 //!
 //! Adding an operation: a new module here, a route in
@@ -36,6 +37,7 @@ pub(crate) mod check;
 pub mod deactivate;
 pub mod finish;
 pub mod init;
+pub mod inspect;
 pub mod resync;
 pub mod status;
 pub mod txn;

@@ -1115,4 +1115,5 @@ async fn collect<C: GenericClient>(
     })
 }
 
+pub(crate) mod admin;
 pub(crate) mod txn;
