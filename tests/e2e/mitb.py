@@ -13,14 +13,14 @@ real simulator window: `python3 -m tests.e2e mitb` (stage 32).
    stays on 取引認証 and nothing is executed; 「Reject」 and 「Reject it」 are
    clicked in the window; the page shows rejected, the history has one
    rejection and no executed transfer, no receipt row exists and the stored
-   row is `rejected`;
+   row is `rejected`, as at the token service;
 3. **untampered 振込** to A (the malware now appends the form fields with B
    to every request after 入力, which a bank that re-read fields would
    execute): the window shows A; 8 s without a decision → nothing executed;
    「Approve」 clicked in the window; the page moves on to 完了 by itself; the
    receipt shows A, not B; exactly one transfer receipt exists, its account
    = the stored transaction's = what the window showed = A, the history has
-   exactly one executed 取引認証.
+   exactly one executed 取引認証; the token service reports it `consumed`.
 
 So the rehearsal fails if web banking executes without the app's approval
 (step 2/3's waits), executes a rejected transaction (step 2), or executes the
@@ -31,6 +31,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+import urllib.error
+import urllib.request
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,10 +91,39 @@ class Mitb(Scenario):
     def stored_txns(self) -> list[tuple[str, dict, Optional[int]]]:
         """(state, detail, receipt_id) of the customer's stored transactions,
         oldest first."""
+        return [(s, d, r) for s, d, r, _ in self.stored_rows()]
+
+    def stored_rows(self) -> list[tuple[str, dict, Optional[int], str]]:
+        """stored_txns with each row's txn_id."""
         with self.db() as c:
-            rows = c.execute("SELECT state, detail, receipt_id FROM txn_auth WHERE contract_id = ? "
-                             "ORDER BY created_at, rowid", (self.customer.contract_id,)).fetchall()
-        return [(s, json.loads(d), r) for s, d, r in rows]
+            rows = c.execute("SELECT state, detail, receipt_id, txn_id FROM txn_auth WHERE "
+                             "contract_id = ? ORDER BY created_at, rowid",
+                             (self.customer.contract_id,)).fetchall()
+        return [(s, json.loads(d), r, t) for s, d, r, t in rows]
+
+    def backend(self, path: str, body: dict) -> dict:
+        """A call of the bank's back-end API (`/v1/bank/…`) with its API key
+        (the throw-away bank's `api-key` file), as web banking makes it."""
+        key = (self.bank.data / "api-key").read_text().strip()
+        req = urllib.request.Request(f"{self.bank.url}{path}", method="POST",
+                                     data=json.dumps({"v": 1, **body}).encode(),
+                                     headers={"Authorization": f"Bearer {key}",
+                                              "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return json.load(r)
+        except urllib.error.HTTPError as e:
+            try:
+                return json.loads(e.read())
+            except ValueError:
+                raise E2EError(f"{path}: HTTP {e.code}") from None
+        except (OSError, ValueError) as e:
+            raise E2EError(f"{path}: {e}") from None
+
+    def token_service_state(self, txn_id: str) -> str:
+        answer = self.backend("/v1/bank/transactions/status",
+                              {"customer_id": self.customer.contract_id, "txn_id": txn_id})
+        return answer.get("state") if answer.get("result") == "ok" else f"error {answer.get('result')}"
 
     def transfer_receipts(self) -> list[tuple[int, dict]]:
         with self.db() as c:
@@ -311,6 +342,9 @@ class Mitb(Scenario):
             raise E2EError(f"{what}: stored transactions are {[(s, r) for s, _, r in rows]}")
         if self.transfer_receipts():
             raise E2EError(f"{what}: a transfer receipt exists after the rejection")
+        state = self.token_service_state(self.stored_rows()[0][3])
+        if state != "rejected":
+            raise E2EError(f"{what}: the token service reports the transaction {state!r}")
         say(f"{what}: rejected in the window → web banking shows 「拒否」, nothing executed")
 
     def untampered(self) -> None:
@@ -362,6 +396,9 @@ class Mitb(Scenario):
         if not (executed == rows[1][1] and executed.get("account_number") == shown.account == TYPED):
             raise E2EError(f"{what}: executed account {executed.get('account_number')}, stored "
                            f"{rows[1][1].get('account_number')}, shown {shown.account}")
+        states = [self.token_service_state(t) for *_, t in self.stored_rows()]
+        if states != ["rejected", "consumed"]:
+            raise E2EError(f"{what}: the token service reports {states}, not rejected, consumed")
         if field(answer, "receipt") != str(1_000_000 + rid):
             raise E2EError(f"{what}: the page's 受付番号 {field(answer, 'receipt')} is not receipt {rid}")
         say(f"{what}: approved in the window → executed once (受付番号 {field(answer, 'receipt')}), "

@@ -27,14 +27,11 @@ the benchmark fails. Then the transaction is rejected in the window (「Reject�
 """
 from __future__ import annotations
 
-import json
 import os
 import random
 import statistics
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +39,7 @@ from . import read_txn
 from .mitb import Mitb
 from .read_token import Unreadable
 from .scenario import App, say
-from .session import E2EError, wait_until
+from .session import E2EError
 
 DETECT_TIMEOUT = 30  # seconds: a run that shows nothing by then fails
 TOLERANCE = 24       # per channel, for the signature's colours
@@ -60,20 +57,11 @@ class TxnLatency(Mitb):
 
     # ------------------------------------------------------------ back-end API
     def create_txn(self, account: str) -> None:
-        key = (self.bank.data / "api-key").read_text().strip()
-        body = {"v": 1, "customer_id": self.customer.contract_id, "kind": "transfer",
-                "fields": [["payee_bank", "かけしん信用金庫"], ["payee_branch", "本店営業部"],
-                           ["account_type", "普通"], ["account_number", account],
-                           ["payee_name", "ヤマダ タロウ"], ["amount", "1000"]]}
-        req = urllib.request.Request(f"{self.bank.url}/v1/bank/transactions",
-                                     data=json.dumps(body).encode(), method="POST",
-                                     headers={"Authorization": f"Bearer {key}",
-                                              "Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                answer = json.load(r)
-        except urllib.error.HTTPError as e:
-            raise E2EError(f"creating a transaction: HTTP {e.code} {e.read()[:200]!r}") from None
+        answer = self.backend("/v1/bank/transactions", {
+            "customer_id": self.customer.contract_id, "kind": "transfer",
+            "fields": [["payee_bank", "かけしん信用金庫"], ["payee_branch", "本店営業部"],
+                       ["account_type", "普通"], ["account_number", account],
+                       ["payee_name", "ヤマダ タロウ"], ["amount", "1000"]]})
         if answer.get("result") != "ok":
             raise E2EError(f"creating a transaction: {answer.get('result')!r}")
 
