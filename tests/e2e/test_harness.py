@@ -176,6 +176,44 @@ class ReadTxnTest(unittest.TestCase):
         self.assertEqual(d.commands, [["xdotool", "mousemove"], ["xdotool", "click"]])
 
 
+class FakeWeb:
+    def __init__(self, answer):
+        self.answer = answer
+        self.requests = []
+
+    def request(self, req, timeout=180):
+        self.requests.append(req)
+        return self.answer
+
+
+class MitbChecksTest(unittest.TestCase):
+    """The rehearsal's "nothing runs without the app" check fails when web
+    banking moves on or executes without a decision in the window."""
+
+    def mitb(self, answer, receipts):
+        from .mitb import Mitb
+
+        m = Mitb.__new__(Mitb)
+        m.web = FakeWeb(answer)
+        m.transfer_receipts = lambda: receipts
+        return m
+
+    def test_passes_while_pending_and_nothing_executed(self):
+        m = self.mitb({"ok": True, "state": "pending"}, [])
+        m.undecided("t", receipts=0)
+        self.assertEqual(m.web.requests[0]["cmd"], "txn_wait")
+
+    def test_fails_if_the_page_reached_done_without_the_app(self):
+        m = self.mitb({"ok": True, "state": "done"}, [])
+        with self.assertRaisesRegex(E2EError, "moved on"):
+            m.undecided("t", receipts=0)
+
+    def test_fails_if_a_transfer_ran_without_the_app(self):
+        m = self.mitb({"ok": True, "state": "pending"}, [(1, {"account_number": "9876543"})])
+        with self.assertRaisesRegex(E2EError, "executed without a decision"):
+            m.undecided("t", receipts=0)
+
+
 class BankTest(unittest.TestCase):
     def test_demo_customer_line(self):
         out = ("demo customer: contract_id=1000001 password=abc123def456\n"
