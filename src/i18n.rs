@@ -377,8 +377,8 @@ pub fn tr(lang: Lang, msg: Msg) -> &'static str {
         OfflineOpen => ("取引認証番号（オフライン）", "Transaction code (offline)"),
         OfflineTitle => ("取引認証番号", "Transaction code"),
         OfflineHelp => (
-            "アプリが通信できない場合にお使いください。Webバンキングの画面に表示された口座番号（収納サービスの場合は収納機関番号）を入力してください。",
-            "Use this when the app cannot reach the bank. Enter the account number (for a payment, the biller number) shown on the web banking page.",
+            "アプリが通信できない場合にお使いください。振込先の口座番号（収納サービスの場合は収納機関番号）を、Webバンキングの画面からではなく、お手元の資料（請求書など）から入力してください。",
+            "Use this when the app cannot reach the bank. Enter the payee's account number (for a payment, the biller number) from your own papers, such as the invoice, not from the web banking page.",
         ),
         OfflineQuestion => ("口座番号または収納機関番号", "Account number or biller number"),
         OfflineShow => ("取引認証番号を表示", "Show the transaction code"),
