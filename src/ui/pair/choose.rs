@@ -74,7 +74,7 @@ pub fn ChooseStep(
     let s_drop = services.clone();
     let (s_paste, s_button) = (services.clone(), services.clone());
     let files = inputs.files.clone();
-    let (cb_button, cb_paste) = (inputs.clipboard.clone(), inputs.clipboard.clone());
+    let (paste_source, cb_paste) = (inputs.clipboard.clone(), inputs.clipboard.clone());
     let (cb_key, s_keys) = (inputs.clipboard.clone(), services.clone());
     let focus_on_mount = cb_key.is_some();
     let accepts_drop = inputs.drop;
@@ -175,7 +175,7 @@ pub fn ChooseStep(
                     },
                 }
             }
-            if files.is_some() || cb_button.is_some() {
+            if files.is_some() || paste_source.is_some() {
                 div { class: "row qr-inputs",
                     if let Some(picker) = files {
                         Button {
@@ -201,7 +201,7 @@ pub fn ChooseStep(
                             },
                         }
                     }
-                    if let Some(cb) = cb_button {
+                    if let Some(cb) = paste_source {
                         Button {
                             msg: Msg::QrPasteImage,
                             id: "qr-paste",
