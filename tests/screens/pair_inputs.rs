@@ -102,7 +102,11 @@ fn two_tokens() -> World {
 /// The app on the token list, `inputs` as the pairing screen's inputs,
 /// then on the pairing screen ("add-token").
 async fn pairing_screen(w: &World, inputs: PairInputs) -> Harness {
-    let mut h = app(w, Lang::Ja, None).await;
+    pairing_screen_in(w, inputs, Lang::Ja).await
+}
+
+async fn pairing_screen_in(w: &World, inputs: PairInputs, lang: Lang) -> Harness {
+    let mut h = app(w, lang, None).await;
     h.dom.provide_root_context(inputs);
     h.click("add-token").await;
     assert!(h.html().contains(r#"id="pair-choose""#), "{}", h.html());
@@ -489,4 +493,35 @@ async fn leaving_the_screen_stops_the_camera() {
     assert!(h.html().contains("カメラを止めました"));
     h.click("scan-start").await;
     assert_eq!(camera.log().opened, 2);
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn the_inputs_and_their_refusals_are_in_english_too() {
+    let w = two_tokens();
+    let inputs = PairInputs {
+        camera: Some(Arc::new(FakeCamera::with(vec![CameraEvent::Denied]))),
+        ..desktop_inputs(None, None)
+    };
+    let mut h = pairing_screen_in(&w, inputs, Lang::En).await;
+    assert_eq!(
+        h.label_of("scan-start").as_deref(),
+        Some("Scan the QR code with the camera")
+    );
+    assert_eq!(
+        h.label_of("qr-choose").as_deref(),
+        Some("Choose a QR code image")
+    );
+    assert_eq!(
+        h.label_of("qr-paste").as_deref(),
+        Some("Read a copied image")
+    );
+    assert!(h.html().contains("drag and drop a QR code image"));
+    h.click("scan-start").await;
+    assert!(
+        h.html().contains("The app may not use the camera."),
+        "{}",
+        h.html()
+    );
+    h.click("qr-paste").await;
+    assert!(h.html().contains("There is no image on the clipboard."));
 }
