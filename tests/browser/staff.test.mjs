@@ -202,8 +202,13 @@ test('staff console: lookup, lock shown, unlock, resync; 「アプリで開く�
     assert.equal(await text('token-serial'), formatSerial(token.serial));
     assert.equal(await text('token-state'), '利用中');
     assert.equal(await byId('token-lock').getAttribute('data-locked'), 'true');
-    assert.equal(await text('token-lock'), 'ロック中');
+    // Read from the token service (GET /v1/admin/tokens/{serial}), not
+    // guessed from web banking's history: its lockout limit is shown too.
+    assert.equal(await text('token-lock'), 'ロック中（解除の操作まで）');
     assert.equal(await text('token-failures'), String(LOCKOUT));
+    assert.ok((await text('token')).includes(`（${LOCKOUT}回でロック）`), await text('token'));
+    assert.equal(await text('token-drift'), '+0 ステップ (+0 秒)');
+    assert.match(await text('token-last-accepted'), /^\d{4}年\d{1,2}月\d{1,2}日/, 'registration accepted a code');
     const history = await text('history');
     assert.ok(history.includes(`認証失敗（連続${LOCKOUT - 1}回目）`), history);
     assert.ok(history.includes('ロック中'), history);
@@ -243,7 +248,9 @@ test('staff console: lookup, lock shown, unlock, resync; 「アプリで開く�
     await page.fill('#f-otp2', at(0));
     await click('resync-submit');
     assert.match(await text('page-notice'), /再同期しました/);
-    assert.match(await text('token-drift'), new RegExp(`\\+${DRIFT} ステップ`));
+    assert.equal(await text('token-drift'), `+${DRIFT} ステップ (+${DRIFT * 30} 秒)`);
+    assert.equal(await byId('token-lock').getAttribute('data-locked'), 'false');
+    assert.equal(await text('token-failures'), '0');
     assert.ok(!(await page.content()).includes(at(0)), 'the codes are not on the page');
   });
 

@@ -1,7 +1,7 @@
 //! The staff console's client of the token service: the operations scope
-//! on the admin listener (`POST /v1/admin/unlock`, `POST /v1/admin/resync`,
-//! bearer = the operations key) and the public token status (`GET
-//! /v1/tokens/{serial}/status`). Bodies are the core's `stk1::messages`
+//! on the admin listener (`GET /v1/admin/tokens/{serial}`, `POST
+//! /v1/admin/unlock`, `POST /v1/admin/resync`, bearer = the operations key)
+//! and the public token status (`GET /v1/tokens/{serial}/status`). Bodies are the core's `stk1::messages`
 //! types; codes travel only inside [`OtpText`] and are never logged.
 
 use std::time::Duration;
@@ -21,6 +21,36 @@ use crate::token_service_client::TokenServiceError;
 pub struct ResyncOk {
     /// The drift the token service learned, in steps.
     pub drift_steps: i64,
+}
+
+/// `GET /v1/admin/tokens/{serial}` success body: what the token service
+/// holds about one token (nothing secret). Times are Unix seconds of the
+/// token service's clock. Every field is required: a body without one is
+/// a protocol error, never a guessed value.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TokenInfo {
+    /// Canonical serial.
+    pub serial: String,
+    /// The token's state.
+    pub state: TokenState,
+    /// Consecutive wrong codes since the last accepted one.
+    pub fail_count: u32,
+    /// Locked after too many wrong codes (until an unlock).
+    pub locked: bool,
+    /// The token service's lockout limit.
+    pub lockout_limit: u32,
+    /// The learned clock drift in steps.
+    pub drift_steps: i64,
+    /// Seconds per step.
+    pub step_seconds: u64,
+    /// When the last accepted time step began (`None`: no code accepted yet).
+    pub last_accepted_step_at: Option<u64>,
+    /// When the token was paired.
+    pub issued_at: u64,
+    /// When it was registered to a customer.
+    pub bound_at: Option<u64>,
+    /// When it was stopped or replaced.
+    pub revoked_at: Option<u64>,
 }
 
 /// `unlock` success body (`{"v":1,"result":"ok"}`).
@@ -185,6 +215,26 @@ impl StaffClient {
             otp2,
         };
         self.admin("/v1/admin/resync", &body, test_time).await
+    }
+
+    /// `GET /v1/admin/tokens/{serial}` (operations key): the token's
+    /// state, failure count, lock, drift and times; an unknown serial is
+    /// refused `not_found`. `serial` must be a parsed serial (letters and
+    /// digits).
+    pub async fn inspect(
+        &self,
+        serial: &str,
+        test_time: Option<&str>,
+    ) -> Result<TokenInfo, TokenServiceError> {
+        let path = "/v1/admin/tokens/{serial}";
+        let mut req = self
+            .http
+            .get(format!("{}/v1/admin/tokens/{serial}", self.admin))
+            .bearer_auth(self.ops_key.expose());
+        if let Some(t) = test_time {
+            req = req.header("X-Test-Time", t);
+        }
+        Self::answer(path, req.send().await).await
     }
 
     /// `GET /v1/tokens/{serial}/status` (public; unknown serials answer

@@ -92,6 +92,8 @@ struct Token {
     calls: Vec<(String, Option<String>)>,
     /// X-Test-Time of admin calls.
     admin_times: Vec<Option<String>>,
+    /// Start of the last accepted step (Unix seconds).
+    last_accepted: Option<u64>,
 }
 
 type Shared = Arc<Mutex<Token>>;
@@ -190,6 +192,27 @@ async fn resync(
     )
 }
 
+/// `GET /v1/admin/tokens/{serial}`: the mock's own record, whatever web
+/// banking saw.
+async fn inspect(
+    State(t): State<Shared>,
+    h: HeaderMap,
+    Path(serial): Path<String>,
+) -> (StatusCode, Json<Value>) {
+    let mut t = t.lock().unwrap();
+    if !ops_ok(&mut t, &format!("/v1/admin/tokens/{serial}"), &h) {
+        return refuse(StatusCode::UNAUTHORIZED, "unauthorized", None);
+    }
+    if serial != SERIAL {
+        return refuse(StatusCode::NOT_FOUND, "not_found", None);
+    }
+    let body = json!({"v":1,"serial":SERIAL,"state":"active","fail_count":t.fails,
+        "locked":t.locked,"lockout_limit":LOCKOUT,"drift_steps":t.drift,"step_seconds":30,
+        "last_accepted_step_at":t.last_accepted,"issued_at":1_799_990_000u64,"bind_by":1_799_999_000u64,
+        "bound_at":1_799_991_000u64,"revoked_at":null});
+    (StatusCode::OK, Json(body))
+}
+
 async fn serve(app: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -207,6 +230,7 @@ async fn mock_token_service() -> (String, String, Shared) {
     let admin = Router::new()
         .route("/v1/admin/unlock", post(unlock))
         .route("/v1/admin/resync", post(resync))
+        .route("/v1/admin/tokens/{serial}", get(inspect))
         .with_state(t.clone());
     (serve(public).await, serve(admin).await, t)
 }
@@ -652,6 +676,7 @@ async fn unlock_after_a_lockout_and_resync_with_two_consecutive_codes() {
     assert!(html.contains(r#"data-state="active""#));
     assert!(html.contains(r#"data-locked="true""#), "the lock is shown");
     assert!(html.contains(r#"id="token-failures">10<"#));
+    assert!(html.contains("（10回でロック）"), "the service's limit");
     assert!(html.contains(r#"id="history""#));
     // Looking the serial up finds the same customer.
     let (_, by_serial, _) = desk.get("/staff?q=k7m3%20q9xz%202pd0").await;
@@ -676,15 +701,22 @@ async fn unlock_after_a_lockout_and_resync_with_two_consecutive_codes() {
             .iter()
             .filter(|(p, _)| p.starts_with("/v1/admin"))
             .collect();
-        assert_eq!(admin.len(), 1);
-        assert_eq!(
-            admin[0].1.as_deref(),
-            Some("Bearer test-ops-key"),
+        let read = format!("/v1/admin/tokens/{SERIAL}");
+        let paths: Vec<&str> = admin.iter().map(|(p, _)| p.as_str()).collect();
+        // Two lookups and the page after the unlock read the token afresh.
+        assert_eq!(paths, vec![&read, &read, "/v1/admin/unlock", &read]);
+        assert!(
+            admin
+                .iter()
+                .all(|(_, a)| a.as_deref() == Some("Bearer test-ops-key")),
             "the ops key"
         );
+        // The test clock is forwarded as the request had it (the two
+        // lookups sent none, the unlock form did).
+        let at = Some("1800000000".to_string());
         assert_eq!(
             t.admin_times,
-            vec![Some("1800000000".to_string())],
+            vec![None, None, at.clone(), at],
             "test clock forwarded"
         );
         let backend: Vec<_> = t
@@ -797,11 +829,17 @@ async fn lookups_of_unknown_customers_and_serials() {
     let (_, html, _) = bank.get("/staff?q=%3Cscript%3E").await;
     assert!(html.contains(r#"id="lookup-none""#));
     assert!(!html.contains("<script>"), "escaped");
-    // A serial no customer holds: the token service's state, actions by serial.
+    // A serial the token service does not know: its answer, no guessed
+    // lock or count; the actions stay (they answer the same).
     let s = softtoken_core::Serial::generate(&mut rand::rngs::OsRng);
     assert_ne!(s.as_str(), SERIAL);
     let (_, html, _) = bank.get(&format!("/staff?q={}", s.as_str())).await;
-    assert!(html.contains(r#"data-state="expired""#), "{html}");
+    assert!(
+        html.contains("このシリアル番号のトークンはありません。 (not_found)"),
+        "{html}"
+    );
+    assert!(!html.contains("data-state=") && !html.contains(r#"id="token-lock""#));
+    assert!(!html.contains(r#"id="token-failures""#));
     assert!(!html.contains(r#"id="customer""#));
     assert!(html.contains(r#"id="unlock-submit""#));
     let (_, html, _) = bank.get("/staff?q=1000001&lang=en").await;
@@ -877,4 +915,43 @@ async fn the_pairing_button_carries_the_qr_codes_link() {
         html.contains(&format!(r#"id="pair-open" href="{escaped}">"#)),
         "{html}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_shows_the_token_services_values_not_web_bankings() {
+    let mut bank = Bank::start(true).await;
+    bank.staff_login("山田", STAFF_PW).await;
+    // Web banking saw no wrong code at all; the token service's record
+    // (e.g. failures through another channel, a resync elsewhere) wins.
+    {
+        let mut t = bank.token.lock().unwrap();
+        t.fails = 3;
+        t.locked = true;
+        t.drift = -2;
+        t.last_accepted = Some(1_799_999_970);
+    }
+    let (status, html, _) = bank.get("/staff?q=1000001").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"data-locked="true""#), "{html}");
+    assert!(html.contains(r#"id="token-failures">3<"#));
+    assert!(html.contains(r#"id="token-drift">-2 ステップ (-60 秒)<"#));
+    let last = crate::display_clock::format(1_799_999_970, crate::i18n::Lang::Ja);
+    assert!(
+        html.contains(&format!(r#"id="token-last-accepted">{last}<"#)),
+        "{html}"
+    );
+    assert!(html.contains(r#"id="token-bound">"#) && !html.contains(r#"id="token-revoked""#));
+    {
+        let mut t = bank.token.lock().unwrap();
+        t.fails = 0;
+        t.locked = false;
+        t.drift = 0;
+        t.last_accepted = None;
+    }
+    let (_, html, _) = bank.get("/staff?q=1000001&lang=en").await;
+    assert!(html.contains(r#"data-locked="false""#), "{html}");
+    assert!(html.contains("Not locked") && html.contains(" (locks at 10)"));
+    assert!(html.contains(r#"id="token-failures">0<"#));
+    assert!(html.contains(r#"id="token-drift">+0 steps (+0 s)<"#));
+    assert!(html.contains(r#"id="token-last-accepted">none yet<"#));
 }

@@ -1,8 +1,10 @@
 //! 「職員コンソール」: look a customer (契約者ID) or a serial up; the
-//! token's state (from the token service), failure count, lock and drift
-//! (replayed by [`super::view`]), the customer's OTP history and the
-//! console's actions on it; 「ロック解除」 (unlock) and 「再同期」
-//! (resynchronise with two consecutive codes) through the operations scope.
+//! token's state, failure count, lock, drift and times as the token
+//! service holds them (`GET /v1/admin/tokens/{serial}`, operations key,
+//! read afresh for every page), the customer's OTP history from web
+//! banking's records and the console's actions on it; 「ロック解除」
+//! (unlock) and 「再同期」 (resynchronise with two consecutive codes)
+//! through the operations scope.
 
 use axum::extract::{Query, State};
 use maud::{html, Markup};
@@ -19,14 +21,12 @@ use crate::layout::{self, FieldKind};
 use crate::page::PageError;
 use crate::pages::account::{context_label, event_label};
 use crate::staff::{StaffApp, StaffCtx, StaffForm, StaffPage};
-use crate::staff_client::staff_message;
+use crate::staff_client::{staff_message, TokenInfo};
 use crate::token_service_client::TokenServiceError;
 
-use super::view::{observe, Observed};
-
-/// History rows shown (and replayed).
+/// History rows shown.
 const HISTORY: u32 = 100;
-/// Console actions shown (and replayed).
+/// Console actions shown.
 const ACTIONS: u32 = 50;
 
 /// `GET /staff?q=…`.
@@ -114,49 +114,66 @@ fn lookup_form(l: Lang, q: &str) -> Markup {
     }
 }
 
-fn token_table(
-    l: Lang,
-    serial: &Serial,
-    state: Result<TokenState, &TokenServiceError>,
-    o: Observed,
-) -> Markup {
+fn time_cell(l: Lang, t: Option<u64>, none: (&'static str, &'static str)) -> String {
+    match t.and_then(|t| i64::try_from(t).ok()) {
+        Some(t) => display_clock::format(t, l),
+        None => l.t(none.0, none.1).to_string(),
+    }
+}
+
+fn failures_note(l: Lang, limit: u32) -> String {
+    match l {
+        Lang::Ja => format!("（{limit}回でロック）"),
+        Lang::En => format!(" (locks at {limit})"),
+    }
+}
+
+/// The token as the token service answered (`info`), or why it did not.
+fn token_table(l: Lang, serial: &Serial, info: Result<&TokenInfo, &TokenServiceError>) -> Markup {
     html! {
         h2 { (l.t("トークン", "Token")) }
         table.data #token {
             tr { th { (l.t("シリアル番号", "Serial number")) } td #token-serial { (serial.formatted()) } }
-            tr { th { (l.t("状態（トークンサービス）", "State (token service)")) }
-                td #token-state data-state=[state.ok().map(TokenState::as_str)] {
-                    @match state {
-                        Ok(s) => (state_label(l, s)),
-                        Err(e) => (staff_message(e, l)),
-                    }
+            @match info {
+                Err(e) => {
+                    tr { th { (l.t("状態", "State")) } td #token-state { (staff_message(e, l)) } }
                 }
-            }
-            tr { th { (l.t("ロック", "Lock")) }
-                td #token-lock data-locked=(o.locked) {
-                    @if o.locked {
-                        span.locked { (l.t("ロック中", "Locked")) }
-                    } @else {
-                        span.unlocked { (l.t("ロックなし", "Not locked")) }
+                Ok(t) => {
+                    tr { th { (l.t("状態", "State")) }
+                        td #token-state data-state=(t.state.as_str()) { (state_label(l, t.state)) }
                     }
-                }
-            }
-            tr { th { (l.t("連続失敗回数", "Consecutive wrong codes")) } td #token-failures { (o.failures) } }
-            tr { th { (l.t("時刻ずれ（直近の再同期）", "Clock drift (last resync)")) }
-                td #token-drift {
-                    @match o.drift {
-                        Some(d) => {
-                            (format!("{d:+}")) " " (l.t("ステップ", "steps"))
-                            " (" (format!("{:+}", d * 30)) " " (l.t("秒", "s")) ")"
+                    tr { th { (l.t("ロック", "Lock")) }
+                        td #token-lock data-locked=(t.locked) {
+                            @if t.locked {
+                                span.locked { (l.t("ロック中（解除の操作まで）", "Locked (until unlocked)")) }
+                            } @else {
+                                span.unlocked { (l.t("ロックなし", "Not locked")) }
+                            }
                         }
-                        None => (l.t("記録なし", "none recorded")),
+                    }
+                    tr { th { (l.t("連続失敗回数", "Consecutive wrong codes")) }
+                        td { span #token-failures { (t.fail_count) } (failures_note(l, t.lockout_limit)) }
+                    }
+                    tr { th { (l.t("時刻ずれ", "Clock drift")) }
+                        td #token-drift {
+                            (format!("{:+}", t.drift_steps)) " " (l.t("ステップ", "steps"))
+                            " (" (format!("{:+}", t.drift_steps.saturating_mul(i64::try_from(t.step_seconds).unwrap_or(30)))) " " (l.t("秒", "s")) ")"
+                        }
+                    }
+                    tr { th { (l.t("最後に受け付けたワンタイムパスワードの時間帯（開始時刻）", "Last accepted code's time step (start)")) }
+                        td #token-last-accepted { (time_cell(l, t.last_accepted_step_at, ("まだありません", "none yet"))) }
+                    }
+                    tr { th { (l.t("発行日時", "Paired")) } td #token-issued { (time_cell(l, Some(t.issued_at), ("", ""))) } }
+                    tr { th { (l.t("登録日時", "Registered")) } td #token-bound { (time_cell(l, t.bound_at, ("未登録", "not registered"))) } }
+                    @if t.revoked_at.is_some() {
+                        tr { th { (l.t("利用中止・交換日時", "Stopped or replaced")) } td #token-revoked { (time_cell(l, t.revoked_at, ("", ""))) } }
                     }
                 }
             }
         }
         p.staff-note { (l.t(
-            "状態はトークンサービスへの照会結果です。ロック・連続失敗回数・時刻ずれは、トークンサービスがWEBバンキングに返した応答とこのコンソールの操作の記録から表示しています（トークンサービスの監査記録が正本です）。",
-            "The state is the token service's answer. Lock, wrong codes and drift are replayed from the token service's answers to web banking and this console's actions (the token service's audit events are the record of reference).",
+            "表示はトークンサービスがこの照会の時点で保持している値です（時刻は日本時間）。",
+            "These are the token service's own values at the time of this lookup (times in JST).",
         )) }
     }
 }
@@ -291,11 +308,11 @@ async fn console_page(
     } else {
         Vec::new()
     };
-    let state = match &serial {
+    let info = match &serial {
         Some(s) => Some(
             app.console
                 .client
-                .status(s.as_str(), ctx.test_time.as_deref())
+                .inspect(s.as_str(), ctx.test_time.as_deref())
                 .await,
         ),
         None => None,
@@ -321,9 +338,9 @@ async fn console_page(
                         tr { th { (l.t("ログイン時のワンタイムパスワード", "One-time password at login")) } td { (if c.otp_login { l.t("する", "Use") } else { l.t("しない", "Don't use") }) } }
                     }
                 }
-                @match (&serial, &state) {
-                    (Some(s), Some(st)) => {
-                        (token_table(l, s, st.as_ref().copied(), observe(&history, &actions, s.as_str())))
+                @match (&serial, &info) {
+                    (Some(s), Some(t)) => {
+                        (token_table(l, s, t.as_ref()))
                         (action_forms(l, &ctx.csrf, s, q))
                     }
                     _ => {

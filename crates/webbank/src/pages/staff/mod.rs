@@ -15,7 +15,6 @@ use crate::staff::{StaffApp, StaffCtx, StaffPage};
 
 pub mod console;
 pub mod login;
-pub mod view;
 
 /// The console's routes (state applied). Paths outside these under
 /// `/staff` answer 404 like any unknown path.
