@@ -689,4 +689,28 @@ async fn the_operations_read_expires_an_unbound_token() {
     assert_eq!(body["state"], "expired");
     let (_, body) = inspect(&a.admin, &serial, Some(&ops_key), T + 1).await;
     assert_eq!(body["state"], "expired", "stored, not only computed");
+    // On SQLite (on PostgreSQL: tests/pg_store.rs): the expiry is the only
+    // event the reads wrote, stamped with the operations scope.
+    if std::env::var_os("SOFTTOKEN_TEST_DATABASE").is_none() {
+        let c = rusqlite::Connection::open(a._dir.path().join("t.sqlite")).unwrap();
+        let mut st = c
+            .prepare("SELECT kind, scope FROM events WHERE serial = ?1 ORDER BY id")
+            .unwrap();
+        let rows: Vec<(String, Option<String>)> = st
+            .query_map([&serial], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let last = rows.last().cloned();
+        assert_eq!(
+            last,
+            Some(("expired".to_string(), Some("operations".to_string()))),
+            "{rows:?}"
+        );
+        assert_eq!(
+            rows.iter().filter(|(_, s)| s.is_some()).count(),
+            1,
+            "{rows:?}"
+        );
+    }
 }

@@ -493,3 +493,102 @@ async fn unreachable_database_is_503_not_a_hang() {
         assert_eq!(r.code, ErrorCode::InvalidOtp);
     }
 }
+
+/// The operations read (`ops::inspect`) of `serial` on `store` at `t`.
+async fn inspect(
+    store: &Db,
+    serial: &Serial,
+    t: u64,
+) -> Result<softtoken_token_service::ops::inspect::TokenInfo, Refusal> {
+    use softtoken_token_service::ops::inspect::Inspect;
+    use softtoken_token_service::scope::{Scope, Scoped};
+    store
+        .run(
+            Scoped::new(
+                Scope::Operations,
+                Inspect {
+                    serial: serial.clone(),
+                },
+            ),
+            t,
+        )
+        .await
+        .map_err(Refusal::from)
+}
+
+async fn events(cfg: &tokio_postgres::Config, serial: &Serial) -> Vec<(String, Option<String>)> {
+    let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client
+        .query(
+            "SELECT kind, scope FROM events WHERE serial = $1 ORDER BY id",
+            &[&serial.as_str()],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL (scripts/test.d/50-postgres.sh)"]
+async fn the_operations_read_sees_the_other_instances_lock_and_unlock() {
+    let i = two_instances().await;
+    let (serial, gen) = bound(&i.a, "C-read").await;
+    let info = inspect(&i.b, &serial, NOW + 1).await.unwrap();
+    assert_eq!(
+        (info.fail_count, info.locked, info.drift_steps),
+        (0, false, 0)
+    );
+    assert_eq!(info.last_accepted_step_at, Some(NOW / 30 * 30));
+    assert_eq!((info.issued_at, info.bound_at), (NOW, Some(NOW)));
+    assert_eq!(info.lockout_limit, 10);
+    let t = NOW + 90;
+    for _ in 0..10 {
+        i.a.run(verify("C-read", wrong(&gen, t)), t)
+            .await
+            .map_err(Refusal::from)
+            .unwrap_err();
+    }
+    let before = events(&i.cfg, &serial).await;
+    let info = inspect(&i.b, &serial, t).await.unwrap();
+    assert_eq!((info.fail_count, info.locked), (10, true));
+    assert_eq!(row(&i.cfg, &serial).await.1, 10, "the row says the same");
+    assert_eq!(
+        events(&i.cfg, &serial).await,
+        before,
+        "a read writes no event"
+    );
+    i.b.run(
+        Unlock {
+            serial: serial.as_str().into(),
+        },
+        t,
+    )
+    .await
+    .map_err(Refusal::from)
+    .unwrap();
+    let info = inspect(&i.a, &serial, t).await.unwrap();
+    assert_eq!((info.fail_count, info.locked), (0, false));
+    // Unknown serial: not_found.
+    let other = Serial::generate(&mut OsRng);
+    assert_eq!(
+        inspect(&i.a, &other, t).await.unwrap_err().code,
+        ErrorCode::NotFound
+    );
+    // An issued token read past its deadline is expired by the read, and
+    // that event carries the operations scope.
+    let (late, _) = issued(&i.a).await;
+    let bind_by = inspect(&i.b, &late, NOW).await.unwrap().bind_by;
+    let info = inspect(&i.b, &late, bind_by + 1).await.unwrap();
+    assert_eq!(
+        info.state,
+        softtoken_core::stk1::messages::TokenState::Expired
+    );
+    let kinds = events(&i.cfg, &late).await;
+    assert!(
+        kinds.contains(&("expired".to_string(), Some("operations".to_string()))),
+        "{kinds:?}"
+    );
+}

@@ -1,8 +1,9 @@
 //! The staff console's client of the token service: the operations scope
 //! on the admin listener (`GET /v1/admin/tokens/{serial}`, `POST
 //! /v1/admin/unlock`, `POST /v1/admin/resync`, bearer = the operations key)
-//! and the public token status (`GET /v1/tokens/{serial}/status`). Bodies are the core's `stk1::messages`
-//! types; codes travel only inside [`OtpText`] and are never logged.
+//! and the public token status (`GET /v1/tokens/{serial}/status`). Request
+//! bodies are the core's `stk1::messages` types; codes travel only inside
+//! [`OtpText`] and are never logged.
 
 use std::time::Duration;
 
