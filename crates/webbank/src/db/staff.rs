@@ -2,8 +2,8 @@
 //! did what (login, lookup, unlock, resync, …) to which customer or serial,
 //! with the outcome. It never holds a code or a password. Each row also
 //! notes the newest customer history row of that customer when it was
-//! written (`after_event`), so the console can replay the customer's
-//! history and the staff actions in their true order.
+//! written (`after_event`), so an audit can place the staff actions in
+//! the customer's history in their true order.
 
 use rusqlite::params;
 
