@@ -3,8 +3,10 @@
 # in the same run (examples/empty_window.rs):
 #   * launch → first code visible (ms; the first mounted code element, or the
 #     empty window's root element, prints a marker when SOFTTOKEN_BENCH_MARK is set)
-#   * idle CPU of all the window's processes (WebKit helpers included) over
-#     IDLE_SECS (default 60) with the countdown running, % of one core
+#   * idle CPU of all the window's processes (the app or example itself, and
+#     the WebKit web and network processes it starts) over IDLE_SECS
+#     (default 60) with the countdown running, % of one core, and the ratio
+#     app / empty window (goal <= 1.5), with the load average around it
 #   * their total resident memory (MB, sum of VmRSS)
 #   * release binary size (bytes)
 # Runs under Xvfb, a private session bus and an unlocked throw-away keyring.
@@ -92,8 +94,13 @@ fi
 
 if [ -z "${ONLY_LAUNCH:-}" ]; then
 echo "== idle over ${IDLE_SECS}s: CPU % of one core, total RSS MB, processes"
-echo "empty window: $(idle "$EMPTY")"
-echo "app:          $(idle "$APP" --profile "$WORK/profile" --lang ja)"
+echo "   (the app on its token screen, countdown running; load average before: $(cut -d' ' -f1-3 /proc/loadavg))"
+e_idle="$(idle "$EMPTY")"; echo "empty window: $e_idle"
+a_idle="$(idle "$APP" --profile "$WORK/profile" --lang ja)"; echo "app:          $a_idle"
+echo "   (load average after: $(cut -d' ' -f1-3 /proc/loadavg))"
+awk -v e="${e_idle%% *}" -v a="${a_idle%% *}" 'BEGIN {
+  if (e > 0) printf "idle ratio app / empty window: %.2f (goal <= 1.5: %s)\n", a / e, (a / e <= 1.5 ? "met" : "missed")
+  else print "idle ratio: empty window measured 0 ticks (raise IDLE_SECS)" }'
 fi
 
 echo "== release binary size (bytes)"
