@@ -5,7 +5,9 @@
 # login OTP する → 交換 → 利用中止 against the real
 # `softtoken-bank serve --demo --test-clock --txn-auth off` (bank.test.mjs),
 # and 取引認証 (approve, reject, expire, offline 取引認証番号, no-JS button)
-# against `--txn-auth required` (txn.test.mjs). Screenshots are written
+# against `--txn-auth required` (txn.test.mjs), the staff console
+# (staff.test.mjs) and the app's camera script with a fake camera
+# (camera.test.mjs). Screenshots are written
 # to target/screenshots/bank-*.png, or to the tracked docs/screenshots/
 # when SOFTTOKEN_UPDATE_DOCS=1 (`bash scripts/test --update-docs`), so a
 # plain run leaves `git status` clean. Fails loudly on any error.
@@ -35,7 +37,7 @@ if [ ! -d node_modules/playwright-core ]; then
 fi
 
 echo "-- node --test (tests/browser)"
-SKIP_CARGO_BUILD=1 node --test --test-concurrency=1 stk1.test.mjs stk1-txn.test.mjs bank.test.mjs txn.test.mjs staff.test.mjs \
+SKIP_CARGO_BUILD=1 node --test --test-concurrency=1 stk1.test.mjs stk1-txn.test.mjs bank.test.mjs txn.test.mjs staff.test.mjs camera.test.mjs \
   || fail "browser tests (see the TAP output above)"
 if [ "${SOFTTOKEN_UPDATE_DOCS:-}" = "1" ]; then
   echo "25-bank-browser: screenshots updated in docs/screenshots/"
