@@ -32,6 +32,9 @@ const STAFF_NAME = '窓口 山田';
 const STAFF_PASSWORD = `staff-${randomBytes(12).toString('hex')}`;
 const LOCKOUT = 10; // the reference policy's lockout limit
 const DRIFT = 5; // steps the second token's clock runs ahead
+// Extra `serve` arguments as a JSON array, e.g. the token service on
+// PostgreSQL (`["--database", URL, "--database-password-file", FILE]`).
+const extraServeArgs = JSON.parse(process.env.SOFTTOKEN_BANK_SERVE_ARGS || '[]');
 
 let server; let dataDir; let secretsDir; let userDataDir; let base; let profile;
 let customers = [];
@@ -62,7 +65,7 @@ before(async () => {
   const pwFile = path.join(secretsDir, 'staff-password');
   writeFileSync(pwFile, `${STAFF_PASSWORD}\n`, { mode: 0o600 });
   server = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data', dataDir, '--demo', '--test-clock',
-    '--txn-auth', 'off', '--staff-password-file', pwFile], {
+    '--txn-auth', 'off', '--staff-password-file', pwFile, ...extraServeArgs], {
     stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'info' },
   });
   server.stderr.on('data', (d) => { output += d; });
