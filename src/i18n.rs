@@ -573,12 +573,22 @@ mod tests {
                     .map(|(_, x)| (*x).to_owned())
             }
         }
-        let all = [("LC_ALL", "ja_JP.UTF-8"), ("LC_MESSAGES", "en_US"), ("LANG", "de_DE")];
-        assert_eq!(Lang::locale_from_env(env(&all)).as_deref(), Some("ja_JP.UTF-8"));
+        let all = [
+            ("LC_ALL", "ja_JP.UTF-8"),
+            ("LC_MESSAGES", "en_US"),
+            ("LANG", "de_DE"),
+        ];
+        assert_eq!(
+            Lang::locale_from_env(env(&all)).as_deref(),
+            Some("ja_JP.UTF-8")
+        );
         let msgs = [("LC_ALL", ""), ("LC_MESSAGES", "en_US"), ("LANG", "ja_JP")];
         assert_eq!(Lang::locale_from_env(env(&msgs)).as_deref(), Some("en_US"));
         let lang = [("LANG", "ja_JP.UTF-8")];
-        assert_eq!(Lang::locale_from_env(env(&lang)).as_deref(), Some("ja_JP.UTF-8"));
+        assert_eq!(
+            Lang::locale_from_env(env(&lang)).as_deref(),
+            Some("ja_JP.UTF-8")
+        );
         assert_eq!(Lang::locale_from_env(env(&[])), None);
     }
 
