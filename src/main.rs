@@ -2,7 +2,8 @@
 //! (`--profile DIR`, `--clock-offset SECONDS`, `--bank-profile FILE`,
 //! `--pair-link URL`, `--lang ja|en`). A `softtoken:` URL argument (a
 //! pairing or transaction link, as a desktop URL handler passes it) is
-//! opened as if the OS had delivered it.
+//! opened as if the OS had delivered it, or handed to the app already
+//! running on the same profile (`platform::single_instance`).
 // `unsafe` only in the iOS FFI module (`platform::ios_native`, which opts
 // out with `#[allow(unsafe_code)]` and a SAFETY note per block).
 #![deny(unsafe_code)]
@@ -240,6 +241,22 @@ fn main() {
         Some(d) => Profile::Dir(d.clone()),
         None => Profile::Default(prepare(default_data_dir())),
     };
+    // Desktop: links of a second launch go to the app already running on
+    // this profile (platform::single_instance).
+    #[cfg(all(unix, feature = "desktop"))]
+    let link_socket = {
+        use platform::single_instance::{claim, runtime_dir, socket_path, Claim};
+        let folder = match &profile {
+            Profile::Dir(d) | Profile::Default(d) => {
+                std::fs::canonicalize(d).unwrap_or_else(|_| d.clone())
+            }
+        };
+        match runtime_dir().map(|run| claim(&socket_path(&run, &folder), &urls)) {
+            Some(Claim::Handed) => return,
+            Some(Claim::Serve(listener)) => Some(listener),
+            Some(Claim::Alone) | None => None,
+        }
+    };
     // `--qa`: the QA panel, whose adjustable clock is the app's one clock.
     #[cfg(feature = "desktop")]
     let qa = opts
@@ -280,6 +297,12 @@ fn main() {
         }
         Ok(None) => {}
         Err(e) => eprintln!("softtoken: link: {e}"),
+    }
+    #[cfg(all(unix, feature = "desktop"))]
+    if let Some(listener) = link_socket {
+        if !platform::single_instance::serve(listener, inbox.clone()) {
+            eprintln!("softtoken: no thread for links of a second launch");
+        }
     }
     let triggers = TxnTriggers::default();
     let builder = dioxus::LaunchBuilder::new()

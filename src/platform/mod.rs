@@ -9,6 +9,8 @@
 //!   [`take_pending_link`] on Android;
 //! - [`link_inbox`]: hands links that arrive while the app runs from the
 //!   OS event loop to the UI;
+//! - `single_instance` (desktop): a launch with links while the app runs
+//!   on the same profile hands them to the running app;
 //! - [`clipboard`]: copy a code with automatic clearing where the OS allows;
 //! - [`app_data_dir`] / [`prepare_data_dir`]: the app-private directory for
 //!   the token metadata, created (and on iOS excluded from backup).
@@ -26,6 +28,9 @@
 pub mod clipboard;
 pub mod deep_link;
 pub mod link_inbox;
+/// Desktop: links of a second launch reach the running app.
+#[cfg(all(unix, feature = "desktop"))]
+pub mod single_instance;
 pub mod webview;
 
 #[cfg(all(target_os = "android", feature = "mobile"))]
