@@ -27,6 +27,9 @@
 # `pg_on_exit`, which the trap calls after stopping the cluster. Every wait
 # is bounded (PG_WAIT seconds, default 30).
 #
+# PG_EXTRA_OPTIONS (e.g. "-c track_wal_io_timing=on") adds server settings;
+# it must not undo fsync or synchronous_commit.
+#
 # Variables set by pg_start: PG_DIR (the temp dir), PG_DATA, PG_SOCKET_DIR,
 # PG_PORT, PG_DB, PG_ROLE, PG_URL, PG_CONNINFO (key/value form, no
 # password), PG_PASSWORD_FILE, PG_PASSFILE, PG_LOG.
@@ -75,7 +78,7 @@ _pg_ensure_user() {
 
 _pg_ctl_start() {
   _pg_as "$PG_BINDIR/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$PG_WAIT" start -o \
-    "-c listen_addresses='' -k $PG_SOCKET_DIR -p $PG_PORT -c fsync=on -c synchronous_commit=on -c max_connections=${PG_MAX_CONNECTIONS:-200}" \
+    "-c listen_addresses='' -k $PG_SOCKET_DIR -p $PG_PORT -c fsync=on -c synchronous_commit=on -c max_connections=${PG_MAX_CONNECTIONS:-200} ${PG_EXTRA_OPTIONS:-}" \
     >/dev/null || { pg_fail "pg_ctl start failed; log:"; tail -n 30 "$PG_LOG" >&2; return 1; }
   pg_wait_ready
 }
@@ -174,7 +177,7 @@ pg_write_ctl() {
 cd /
 case "\$1" in
   stop) exec $as "$PG_BINDIR/pg_ctl" -D "$PG_DATA" -m fast -w -t "$PG_WAIT" stop ;;
-  start) exec $as "$PG_BINDIR/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$PG_WAIT" start -o "-c listen_addresses='' -k $PG_SOCKET_DIR -p $PG_PORT -c fsync=on -c synchronous_commit=on -c max_connections=${PG_MAX_CONNECTIONS:-200}" ;;
+  start) exec $as "$PG_BINDIR/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$PG_WAIT" start -o "-c listen_addresses='' -k $PG_SOCKET_DIR -p $PG_PORT -c fsync=on -c synchronous_commit=on -c max_connections=${PG_MAX_CONNECTIONS:-200} ${PG_EXTRA_OPTIONS:-}" ;;
   *) echo "usage: \$0 stop|start" >&2; exit 2 ;;
 esac
 EOF

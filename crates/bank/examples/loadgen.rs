@@ -20,12 +20,22 @@
 //! confirmation counts only if all four answered 200 and the poll showed the
 //! transaction. Latencies are per request. `X-Test-Time` is the real clock.
 //!
+//! `--url` takes one URL or several, comma-separated: instances of one
+//! token service on one database. Tokens are paired and bound through the
+//! first; worker `w` keeps its connection to URL `w mod n` (a round robin
+//! over the instances, as a load balancer with keep-alive would).
+//!
+//! `--server-pids P1,P2` and `--postmaster PID` (verify mode): CPU time
+//! (user + system, from `/proc/<pid>/stat`) of the server processes, and
+//! of the PostgreSQL postmaster with all its children, is sampled before
+//! and after each concurrency level and reported per verification.
+//!
 //! Output: one Markdown table row per concurrency.
 //!
 //! ```text
-//! loadgen --url http://127.0.0.1:8700 --data DIR [--tokens 256]
+//! loadgen --url http://127.0.0.1:8700[,http://…] --data DIR [--tokens 256]
 //!         [--concurrency 1,16,64,128] [--seconds 5] [--label TEXT]
-//!         [--mode verify|txn]
+//!         [--mode verify|txn] [--server-pids P1,P2] [--postmaster PID]
 //! ```
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,7 +54,12 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 struct Args {
-    url: String,
+    /// Instances of the service (the first pairs and binds).
+    urls: Vec<String>,
+    /// Server processes whose CPU time is reported.
+    server_pids: Vec<u32>,
+    /// PostgreSQL postmaster whose CPU time (with its children) is reported.
+    postmaster: Option<u32>,
     data: std::path::PathBuf,
     tokens: usize,
     concurrency: Vec<usize>,
@@ -55,7 +70,9 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
-        url: String::new(),
+        urls: Vec::new(),
+        server_pids: Vec::new(),
+        postmaster: None,
         data: Default::default(),
         tokens: 256,
         concurrency: vec![1, 16, 64, 128],
@@ -67,7 +84,21 @@ fn parse_args() -> Result<Args, String> {
     while let Some(flag) = it.next() {
         let mut val = || it.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
-            "--url" => a.url = val()?,
+            "--url" => {
+                a.urls = val()?
+                    .split(',')
+                    .map(|u| u.trim().trim_end_matches('/').to_string())
+                    .filter(|u| !u.is_empty())
+                    .collect()
+            }
+            "--server-pids" => {
+                a.server_pids = val()?
+                    .split(',')
+                    .map(|s| s.trim().parse::<u32>())
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| "--server-pids")?
+            }
+            "--postmaster" => a.postmaster = Some(val()?.parse().map_err(|_| "--postmaster")?),
             "--data" => a.data = val()?.into(),
             "--tokens" => a.tokens = val()?.parse().map_err(|_| "--tokens")?,
             "--seconds" => a.seconds = val()?.parse().map_err(|_| "--seconds")?,
@@ -89,7 +120,7 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown argument {other}")),
         }
     }
-    if a.url.is_empty() || a.data.as_os_str().is_empty() {
+    if a.urls.is_empty() || a.data.as_os_str().is_empty() {
         return Err("--url and --data are required".into());
     }
     Ok(a)
@@ -118,7 +149,7 @@ async fn setup(a: &Args, http: &reqwest::Client, base: u64) -> Result<Vec<Tok>, 
         let (hs, init) = ClientHandshake::start(&mut OsRng, &kid, &server_pub, device);
         let post = |path: &str, body: Value, auth: bool| {
             let mut r = http
-                .post(format!("{}{path}", a.url))
+                .post(format!("{}{path}", a.urls[0]))
                 .header("x-test-time", base.to_string())
                 .json(&body);
             if auth {
@@ -338,6 +369,65 @@ async fn confirmation(conn: &mut Conn, tok: &Tok, lat: &mut Vec<u32>) -> Result<
     Ok(())
 }
 
+/// `(ppid, utime + stime in clock ticks)` of process `pid`.
+fn proc_stat(pid: u32) -> Option<(u32, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may hold spaces.
+    let rest = &text[text.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ppid = f.get(1)?.parse().ok()?;
+    let utime: u64 = f.get(11)?.parse().ok()?;
+    let stime: u64 = f.get(12)?.parse().ok()?;
+    Some((ppid, utime + stime))
+}
+
+/// CPU ticks of `pids`.
+fn ticks_of(pids: &[u32]) -> u64 {
+    pids.iter()
+        .filter_map(|&p| proc_stat(p))
+        .map(|(_, t)| t)
+        .sum()
+}
+
+/// CPU ticks of `postmaster` and its children (the backends, which live
+/// as long as the instances' pooled connections, and the WAL writer,
+/// checkpointer and the other helpers).
+fn ticks_of_cluster(postmaster: u32) -> u64 {
+    let mut total = proc_stat(postmaster).map(|(_, t)| t).unwrap_or(0);
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for e in dir.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            if let Some((ppid, t)) = proc_stat(pid) {
+                if ppid == postmaster {
+                    total += t;
+                }
+            }
+        }
+    }
+    total
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`; 100 if that fails).
+fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// Microseconds of CPU per verification, or `-` without a sample.
+fn cpu_cell(ticks: Option<u64>, hz: f64, n: usize) -> String {
+    match ticks {
+        Some(t) if n > 0 => format!("{:.0}", t as f64 / hz * 1e6 / n as f64),
+        _ => "-".to_string(),
+    }
+}
+
 fn percentile(sorted: &[u32], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -387,31 +477,33 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    let addr = a
-        .url
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
+    let addrs: Vec<String> = a
+        .urls
+        .iter()
+        .map(|u| u.trim_start_matches("http://").to_string())
+        .collect();
+    let hz = clock_ticks();
     // Tokens shared out to workers; each worker owns tokens i, i+c, i+2c…
     let mut tokens: Vec<Option<Tok>> = tokens.into_iter().map(Some).collect();
     if a.txn {
         println!("| label | concurrency | confirmations | errors | confirmations/s | requests/s | request p50 ms | p99 ms | p99.9 ms |");
         println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     } else {
-        println!("| label | concurrency | verifications | errors | verifications/s | p50 ms | p99 ms | p99.9 ms |");
-        println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+        println!("| label | concurrency | verifications | errors | verifications/s | p50 ms | p99 ms | p99.9 ms | server CPU µs/verification | database CPU µs/verification |");
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     }
     for &c in &a.concurrency {
         let deadline = Instant::now() + Duration::from_secs(a.seconds);
         let errors = Arc::new(AtomicU64::new(0));
         let done = Arc::new(AtomicU64::new(0));
         let mut handles = Vec::new();
+        let cpu_before = (ticks_of(&a.server_pids), a.postmaster.map(ticks_of_cluster));
         for w in 0..c {
             let mine: Vec<(usize, Tok)> = (w..tokens.len())
                 .step_by(c)
                 .filter_map(|i| tokens[i].take().map(|t| (i, t)))
                 .collect();
-            let addr = addr.clone();
+            let addr = addrs[w % addrs.len()].clone();
             let key = api_key.clone();
             let errors = errors.clone();
             let done = done.clone();
@@ -483,6 +575,11 @@ async fn main() {
             }
         }
         let secs = started.elapsed().as_secs_f64();
+        let server_ticks = (!a.server_pids.is_empty())
+            .then(|| ticks_of(&a.server_pids).saturating_sub(cpu_before.0));
+        let db_ticks = a
+            .postmaster
+            .map(|p| ticks_of_cluster(p).saturating_sub(cpu_before.1.unwrap_or(0)));
         all.sort_unstable();
         if a.txn {
             let n = done.load(Ordering::Relaxed);
@@ -499,7 +596,7 @@ async fn main() {
             continue;
         }
         println!(
-            "| {} | {c} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} |",
+            "| {} | {c} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} |",
             a.label,
             all.len(),
             errors.load(Ordering::Relaxed),
@@ -507,6 +604,8 @@ async fn main() {
             percentile(&all, 0.50),
             percentile(&all, 0.99),
             percentile(&all, 0.999),
+            cpu_cell(server_ticks, hz, all.len()),
+            cpu_cell(db_ticks, hz, all.len()),
         );
     }
 }
