@@ -83,6 +83,11 @@ const REJECTION: &str = "ae07584edea5433ac0874731203e8b10a98cef62c75ec2af8aeb59d
 
 /// The spec's transfer, signed by the bank with the vector token's K_TXN.
 fn vector_wire() -> WireTransaction {
+    transfer_wire(core::array::from_fn(|i| i as u8))
+}
+
+/// The vector's transfer under transaction id `id`, signed with its K_TXN.
+fn transfer_wire(id: [u8; 16]) -> WireTransaction {
     let serial = Serial::parse_strict(SERIAL).unwrap();
     let fields = [
         ("payee_bank", "かけしん信用金庫"),
@@ -95,7 +100,6 @@ fn vector_wire() -> WireTransaction {
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let id: [u8; 16] = core::array::from_fn(|i| i as u8);
     let tx = Transaction::new(
         TxnId::from_bytes(id),
         serial.clone(),
@@ -305,4 +309,36 @@ async fn the_token_screen_polls_every_5_s_for_3_minutes_only_while_shown() {
     // Once at open and every 5 s for 180 s: 37 polls, then no more.
     assert_eq!(polls(&bank), p + 37);
     assert_eq!(bank.max_in_flight(), 1);
+}
+
+/// Regression: 「戻る」 on a pending transaction led back to the token
+/// screen, whose watch opened the same transaction again at its next
+/// poll, so the customer could never leave it (e.g. for the offline
+/// 取引認証番号 screen) without deciding.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn back_from_an_undecided_transaction_does_not_reopen_it() {
+    let (mut h, bank) = txn_app(1_700_000_000, 1_700_000_000, vec![vector_wire()], Lang::Ja).await;
+    h.click("txn-back").await;
+    let mut now = 1_700_000_000;
+    for _ in 0..20 {
+        now += 1;
+        h.tick_to(now).await;
+    }
+    let html = h.html();
+    assert!(!html.contains(r#"id="txn-title""#), "reopened: {html}");
+    assert!(html.contains(r#"id="offline-open""#), "{html}");
+    let polls = bank.polls.lock().unwrap().len();
+    assert!(polls >= 4, "the token screen still polls: {polls}");
+    // The customer can still open it on purpose.
+    h.click("txn-open").await;
+    assert!(h.html().contains(r#"id="txn-approve""#), "{}", h.html());
+    h.click("txn-back").await;
+    // Another transaction opens by itself.
+    *bank.pending.lock().unwrap() = vec![transfer_wire([0xA5; 16])];
+    for _ in 0..6 {
+        now += 1;
+        h.tick_to(now).await;
+    }
+    let html = h.html();
+    assert!(html.contains(r#"id="txn-approve""#), "{html}");
 }

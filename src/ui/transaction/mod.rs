@@ -29,7 +29,7 @@ use softtoken_core::txn::amount::{yen_en, yen_ja};
 use softtoken_core::txn::wire::{DecisionRequest, TxnState};
 use softtoken_core::txn::{derive_txn_keys, field_label, Decision, Transaction, TxnKey};
 use softtoken_core::Serial;
-use triggers::{run_watch, use_txn_triggers, Step, Wake, Watcher};
+use triggers::{run_watch, use_txn_triggers, SetAside, Step, TxnTriggers, Wake, Watcher};
 
 pub mod triggers;
 
@@ -121,6 +121,7 @@ pub fn use_txn_watch(serial: Serial, url: Option<String>) {
             let watcher = TokenWatch {
                 nav,
                 serial: serial.clone(),
+                triggers: triggers.clone(),
             };
             run_watch(services, triggers, url, serial, watcher).await;
         }
@@ -131,6 +132,7 @@ pub fn use_txn_watch(serial: Serial, url: Option<String>) {
 struct TokenWatch {
     nav: crate::ui::state::Navigation,
     serial: Serial,
+    triggers: TxnTriggers,
 }
 
 impl Watcher for TokenWatch {
@@ -140,6 +142,16 @@ impl Watcher for TokenWatch {
 
     fn polled(&mut self, outcome: Polled) -> Step {
         match outcome {
+            Polled::Shown { ref tx, .. }
+                if self
+                    .triggers
+                    .is_set_aside(&self.serial, SetAside::Pending(*tx.txn_id())) =>
+            {
+                Step::Continue
+            }
+            Polled::Invalid if self.triggers.is_set_aside(&self.serial, SetAside::Invalid) => {
+                Step::Continue
+            }
             Polled::Shown { .. } | Polled::Invalid => {
                 self.nav.go(Route::Transaction(self.serial.clone()));
                 Step::EndWindow
@@ -208,6 +220,7 @@ pub fn TransactionScreen(serial: Serial) -> Element {
     let mut decided = use_signal(|| None::<Result<TxnState, ()>>);
     let mut sending = use_signal(|| false);
     let triggers = use_txn_triggers();
+    let back_triggers = triggers.clone();
     let _poller = use_future({
         let serial = serial.clone();
         let services = services.clone();
@@ -385,7 +398,21 @@ pub fn TransactionScreen(serial: Serial) -> Element {
                 id: "txn-back",
                 class: "link back",
                 back: true,
-                onclick: move |_| nav.go(Route::Token(back_serial.clone())),
+                onclick: move |_| {
+                    // Leaving undecided sets the transaction aside: the
+                    // token screen does not open it again by itself.
+                    if decided.peek().is_none() {
+                        let what = match &*polled.peek() {
+                            Some(Polled::Shown { tx, .. }) => Some(SetAside::Pending(*tx.txn_id())),
+                            Some(Polled::Invalid) => Some(SetAside::Invalid),
+                            _ => None,
+                        };
+                        if let Some(what) = what {
+                            back_triggers.set_aside(&back_serial, what);
+                        }
+                    }
+                    nav.go(Route::Token(back_serial.clone()))
+                },
             }
             h2 { id: "txn-title", {lang.t(Msg::TxnTitle)} }
             {body}

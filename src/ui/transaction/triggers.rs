@@ -31,6 +31,7 @@ use crate::services::Services;
 use crate::ui::state::{use_language, use_navigation, use_token_list, Route};
 use crate::ui::widgets::Button;
 use dioxus::prelude::*;
+use softtoken_core::txn::TxnId;
 use softtoken_core::Serial;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -93,6 +94,22 @@ struct Inner {
     link: Mutex<Option<TxnLink>>,
     /// Held by the one poll request in flight.
     gate: tokio::sync::Mutex<()>,
+    /// Pending transactions the customer left undecided with 「戻る」
+    /// ([`TxnTriggers::set_aside`]), newest last, at most
+    /// [`MAX_SET_ASIDE`].
+    set_aside: Mutex<Vec<(Serial, SetAside)>>,
+}
+
+/// How many set-aside transactions are remembered (oldest forgotten).
+pub const MAX_SET_ASIDE: usize = 16;
+
+/// What the customer left undecided on the transaction screen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetAside {
+    /// A verified pending transaction, by its id.
+    Pending(TxnId),
+    /// A transaction that failed verification (it has no trusted id).
+    Invalid,
 }
 
 impl Default for TxnTriggers {
@@ -102,6 +119,7 @@ impl Default for TxnTriggers {
                 state: watch::Sender::new(Activity::default()),
                 link: Mutex::new(None),
                 gate: tokio::sync::Mutex::new(()),
+                set_aside: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -169,6 +187,35 @@ impl TxnTriggers {
     /// Takes the waiting link, if any.
     pub fn take_link(&self) -> Option<TxnLink> {
         self.slot().take()
+    }
+
+    /// The customer went back from `serial`'s transaction screen without
+    /// deciding `what`: the token screen's watch no longer opens that
+    /// transaction by itself (the customer opens it with 「取引を確認」 or
+    /// a link), so 「戻る」 really leaves it, e.g. for the offline
+    /// 取引認証番号 screen. Another transaction still opens by itself.
+    pub fn set_aside(&self, serial: &Serial, what: SetAside) {
+        let mut list = self.set_aside_list();
+        list.retain(|(s, _)| s != serial);
+        list.push((serial.clone(), what));
+        let excess = list.len().saturating_sub(MAX_SET_ASIDE);
+        list.drain(..excess);
+    }
+
+    /// Whether `what` is what the customer set aside for `serial`.
+    pub fn is_set_aside(&self, serial: &Serial, what: SetAside) -> bool {
+        self.set_aside_list()
+            .iter()
+            .any(|(s, w)| s == serial && *w == what)
+    }
+
+    fn set_aside_list(&self) -> std::sync::MutexGuard<'_, Vec<(Serial, SetAside)>> {
+        // The list holds plain values: a panic elsewhere cannot leave it
+        // half-written, so a poisoned lock is still usable.
+        self.inner
+            .set_aside
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A link named `serial`, whose transaction screen is shown: that
