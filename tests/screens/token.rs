@@ -2,8 +2,13 @@
 //! of several tokens and the language switch.
 use crate::fakes::{FakeBank, OfflineBank, RFC_SEED};
 use crate::harness::{app, dir_of, meta, rfc_token, world, Harness, SERIAL, SERIAL2};
+use dioxus::prelude::VirtualDom;
 use softtoken::i18n::Lang;
+use softtoken::services::clock::AdjustableClock;
+use softtoken::services::testing::MemoryClipboard;
+use softtoken::services::Services;
 use softtoken::ui::widgets::digits_label;
+use softtoken::ui::{App, StartOptions};
 use softtoken_core::stk1::messages::TokenState;
 use softtoken_core::{Generator, Params, Secret};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -375,4 +380,45 @@ async fn language_switch() {
     assert_eq!(h.label_of("lang-switch").as_deref(), Some("日本語"));
     h.click("lang-switch").await;
     assert!(h.html().contains("シリアル番号"));
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_change_the_clock_announces_re_anchors_the_countdown_at_once() {
+    // A clock whose offset is set at run time (the QA panel) announces the
+    // change: the countdown is rendered from the new time before the next
+    // whole second.
+    let w = world(1_111_111_081, rfc_token());
+    w.bank.set_state(SERIAL, TokenState::Active);
+    let clock = Arc::new(AdjustableClock::new(Arc::new(w.clock.clone()), 0));
+    let clipboard = MemoryClipboard::default();
+    let services = Services {
+        clock: clock.clone(),
+        store: w.store.clone(),
+        bank: w.bank.clone(),
+        directory: Arc::new(dir_of(&w.bank)),
+        clipboard: Arc::new(clipboard.clone()),
+    };
+    let dom = VirtualDom::new(App)
+        .with_root_context(services)
+        .with_root_context(StartOptions {
+            lang: Lang::Ja,
+            pair_link: None,
+        });
+    let mut h = Harness::from_dom(dom, w.clock.clone(), clipboard);
+    h.settle().await;
+    assert!(h.html().contains("あと 29 秒"), "{}", h.html());
+    let started = tokio::time::Instant::now();
+    clock.set_offset(12);
+    h.settle().await;
+    let html = h.html();
+    assert_eq!(
+        attr_of(&html, "countdown", "data-clock-ms").as_deref(),
+        Some("1111111093000")
+    );
+    assert!(html.contains("あと 17 秒"), "{html}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
 }
