@@ -15,6 +15,10 @@
 #   pg1-async     PostgreSQL, one instance, synchronous_commit=off for its
 #                 role (NOT durable: a diagnostic showing what the WAL flush
 #                 per commit costs; only when named)
+#   pg1-odsync, pg2-odsync
+#                 pg1 / pg2 with wal_sync_method=open_datasync (still
+#                 durable: WAL written with O_DSYNC instead of write +
+#                 fdatasync; only when named)
 # PostgreSQL: a throw-away cluster from scripts/lib/pg.sh (Debian's
 # package; fsync=on, synchronous_commit=on, Unix socket in its directory),
 # each setup in a schema of its own, every instance with the default pool
@@ -122,11 +126,11 @@ pg_schema_url() { # SCHEMA → URL with that search path
   echo "$PG_URL&options=-csearch_path%3D$1"
 }
 
-pg() { # LABEL INSTANCES [SQL run first, as the application role]
-  local label="$1" n="$2" url urls="" i
+pg() { # LABEL INSTANCES [SQL before] [SQL after] (run as the cluster's superuser)
+  local label="$1" n="$2" url urls="" i total
   mkdir -p "$WORK/$label"
   url="$(pg_schema_url "${label//-/_}")"
-  [ -n "${3:-}" ] && pg_app_sql <<<"$3" >/dev/null
+  [ -n "${3:-}" ] && pg_admin_sql "$PG_DB" <<<"$3" >/dev/null
   for i in $(seq "$n"); do
     local dir="$WORK/$label/$([ "$i" = 1 ] && echo a || echo "i$i")"
     if [ "$i" -gt 1 ]; then
@@ -142,13 +146,13 @@ pg() { # LABEL INSTANCES [SQL run first, as the application role]
   # WAL flushes (fdatasync by the committing backends or the WAL writer)
   # over the measured levels of this setup: how long each took, and how
   # many verifications one flush carried (PostgreSQL's own group commit).
-  local n
-  n="$(awk -F'|' 'NR>2 {s+=$4} END {print s+0}' "$WORK/$label.table")"
+  # (PostgreSQL counts fdatasync/fsync calls only: none with open_datasync.)
+  total="$(awk -F'|' 'NR>2 {s+=$4} END {print s+0}' "$WORK/$label.table")"
   printf '\\pset tuples_only on\n\\pset format unaligned\nSELECT wal_sync, round((wal_sync_time / greatest(wal_sync, 1))::numeric, 2) FROM pg_stat_wal;\n' \
-    | pg_admin_sql | tr -d ' ' | awk -F'|' -v n="$n" -v l="$label" \
+    | pg_admin_sql | tr -d ' ' | awk -F'|' -v n="$total" -v l="$label" \
       '{ printf "%s: %d verifications, %d WAL flushes (%.2f ms each on average), %.1f verifications per flush\n", l, n, $1, $2, ($1 > 0 ? n / $1 : 0) }' \
       >>"$WORK/flushes"
-  [ -n "${3:-}" ] && pg_app_sql <<<"ALTER ROLE $PG_ROLE RESET ALL" >/dev/null
+  [ -n "${4:-}" ] && pg_admin_sql "$PG_DB" <<<"$4" >/dev/null
   return 0
 }
 
@@ -160,7 +164,10 @@ for s in "${WANT[@]}"; do
     gc-on-normal) sqlite gc-on-normal on normal ;;
     pg1) pg pg1 1 ;;
     pg2) pg pg2 2 ;;
-    pg1-async) pg pg1-async 1 "ALTER ROLE $PG_ROLE SET synchronous_commit = off" ;;
+    pg1-async) pg pg1-async 1 "ALTER ROLE $PG_ROLE SET synchronous_commit = off" "ALTER ROLE $PG_ROLE RESET ALL" ;;
+    pg1-odsync | pg2-odsync)
+      pg "$s" "${s:2:1}" "ALTER SYSTEM SET wal_sync_method = open_datasync; SELECT pg_reload_conf()" \
+        "ALTER SYSTEM RESET wal_sync_method; SELECT pg_reload_conf()" ;;
     *) echo "unknown setup $s" >&2; exit 2 ;;
   esac
 done
