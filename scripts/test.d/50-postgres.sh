@@ -23,7 +23,8 @@
 #      does not apply (run_matrix below);
 #   6. the independent JavaScript STK1 client (tests/browser/stk1.mjs)
 #      against two instances on PostgreSQL;
-#   7. stage 25's Chromium walks (tests/browser/bank.test.mjs, txn.test.mjs)
+#   7. stage 25's Chromium walks (tests/browser/bank.test.mjs, txn.test.mjs,
+#      staff.test.mjs)
 #      once more with the token service on PostgreSQL
 #      (SOFTTOKEN_BANK_SERVE_ARGS), each in a schema of its own that must
 #      afterwards hold the walk's tokens and audit events.
@@ -199,7 +200,7 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
 fi
 # Walks that need parts of the PostgreSQL backend not yet in the tree.
 WALKS_PENDING=()
-for walk in bank txn; do
+for walk in bank txn staff; do
   pending=""
   for p in "${WALKS_PENDING[@]}"; do [ "$p" = "$walk" ] && pending=1; done
   if [ -n "$pending" ]; then
@@ -216,8 +217,9 @@ for walk in bank txn; do
   tokens=$(pg_app_sql <<<"SELECT count(*) FROM $schema.tokens WHERE state IN ('active', 'revoked')") \
     || fail "reading $schema"
   # The audit event each walk must have written: a code verified, a
-  # 取引認証 transaction consumed by web banking.
-  case "$walk" in bank) kind=verified ;; txn) kind=txn_consumed ;; esac
+  # 取引認証 transaction consumed by web banking, a token unlocked from the
+  # staff console.
+  case "$walk" in bank) kind=verified ;; txn) kind=txn_consumed ;; staff) kind=unlocked ;; esac
   events=$(pg_app_sql <<<"SELECT count(*) FROM $schema.events WHERE kind = '$kind'")
   [ "$tokens" -gt 0 ] && [ "$events" -gt 0 ] \
     || fail "$walk.test.mjs left no bound token or no '$kind' event in PostgreSQL ($tokens tokens, $events events)"
