@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Idle-cost probe (BENCHMARKS.md, app section): what WebKitGTK under Xvfb
+# costs for a page that changes in a given way, without the app's own work.
+# Each case is examples/idle_probe.rs showing bench/app/probe/token.html (a
+# static copy of the token screen) or a variant, with a script or style
+# sheet; the peer is examples/empty_window.rs in the same run. Idle CPU is
+# summed over the window's process tree (the example and its WebKit web and
+# network processes) for SECS seconds after an 8 s settle.
+#   bash bench/app/probe.sh [SECS]          # default 30
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SECS="${1:-30}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+cargo build --release --locked -q -p softtoken --example idle_probe --example empty_window
+REL="$CARGO_TARGET_DIR/release/examples"
+P=bench/app/probe
+WORK="$(mktemp -d)"; export HOME="$WORK"
+XPID=""
+cleanup() { [ -n "$XPID" ] && kill "$XPID" 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp 3>"$WORK/display" >/dev/null 2>&1 &
+XPID=$!
+for _ in $(seq 1 100); do [ -s "$WORK/display" ] && break; sleep 0.1; done
+[ -s "$WORK/display" ] || { echo "probe: Xvfb did not start"; exit 1; }
+export DISPLAY=":$(cat "$WORK/display")" WEBKIT_DISABLE_DMABUF_RENDERER=1
+hz="$(getconf CLK_TCK)"
+tree() { local c; echo "$1"; for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do tree "$c"; done; }
+ticks() { local p t=0; for p in $(tree "$1"); do
+  [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo "$t"; }
+measure() { # LABEL BIN [ENV=VALUE...]
+  local label="$1" bin="$2"; shift 2
+  env "$@" "$bin" >/dev/null 2>&1 &
+  local pid=$! a b
+  sleep 8; a="$(ticks "$pid")"; sleep "$SECS"; b="$(ticks "$pid")"
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+  awk -v d=$((b - a)) -v hz="$hz" -v s="$SECS" -v l="$label" -v load="$(cut -d' ' -f1 /proc/loadavg)" \
+    'BEGIN { printf "| %s | %.2f %% | %s |\n", l, 100 * d / hz / s, load }'
+}
+echo "# $(date -u +%FT%TZ) $(nproc) cores; $SECS s per case; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "| page | idle CPU, all processes | load |"
+echo "|---|---:|---:|"
+measure "empty window" "$REL/empty_window"
+measure "token screen, static" "$REL/idle_probe" EXP_HTML=$P/token.html
+measure "timer changing nothing" "$REL/idle_probe" EXP_HTML=$P/token.html EXP_JS=$P/timer-noop.js
+measure "timer changing the ring" "$REL/idle_probe" EXP_HTML=$P/token.html EXP_JS=$P/timer-ring.js
+measure "timer changing the seconds text" "$REL/idle_probe" EXP_HTML=$P/token.html EXP_JS=$P/timer-text.js
+measure "CSS steps() seconds strip" "$REL/idle_probe" EXP_HTML=$P/strip.html EXP_CSS=$P/strip.css
+measure "same, without will-change" "$REL/idle_probe" EXP_HTML=$P/strip.html EXP_CSS=$P/strip-nowc.css
+measure "strip and rotating ring layer" "$REL/idle_probe" EXP_HTML=$P/strip-ring.html EXP_CSS=$P/strip.css
+measure "strip, linear (comparison)" "$REL/idle_probe" EXP_HTML=$P/strip.html EXP_CSS=$P/strip-linear.css

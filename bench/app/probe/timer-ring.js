@@ -1,0 +1,1 @@
+(function(){var n=0;function t(){n++;var r=document.querySelector('.ring-fg');if(r)r.setAttribute('stroke-dashoffset',(100-100*(30-n%30)/30).toFixed(1));setTimeout(t,1000-Date.now()%1000+2);}t();})();
