@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Idle-cost probe (BENCHMARKS.md, app section): what WebKitGTK under Xvfb
 # costs for a page that changes in a given way, without the app's own work.
-# Each case is examples/idle_probe.rs showing bench/app/probe/token.html (a
-# static copy of the token screen) or a variant, with a script or style
-# sheet; the peer is examples/empty_window.rs in the same run. Idle CPU is
+# Each case is examples/idle_probe.rs showing a page built below from the
+# token screen's body, with a script or style sheet; the peer is examples/empty_window.rs in the same run. Idle CPU is
 # summed over the window's process tree (the example and its WebKit web and
 # network processes) for SECS seconds after an 8 s settle.
 #   bash bench/app/probe.sh [SECS]          # default 30
@@ -23,6 +22,21 @@ XPID=$!
 for _ in $(seq 1 100); do [ -s "$WORK/display" ] && break; sleep 0.1; done
 [ -s "$WORK/display" ] || { echo "probe: Xvfb did not start"; exit 1; }
 export DISPLAY=":$(cat "$WORK/display")" WEBKIT_DISABLE_DMABUF_RENDERER=1
+# The pages: the token screen's server-rendered body (probe/token-body.html)
+# styled by the app's own assets/app.css plus probe/probe.css; the strip
+# variants replace its seconds text by a strip of the numbers 30 … 1 moved
+# by a CSS steps() animation (probe/strip*.css), with one visually hidden
+# accessible text; strip-ring adds a ring hand turned the same way.
+cat assets/app.css $P/probe.css >"$WORK/app.css"
+for v in strip strip-nowc strip-linear will-change; do cat "$WORK/app.css" $P/$v.css >"$WORK/$v.css"; done
+numbers="$(for n in $(seq 30 -1 1); do printf '<span>%s</span>' "$n"; done)"
+strip='<span class="seconds" id="seconds-left"><span class="sr">あと 3 秒</span><span aria-hidden="true">あと <span class="digits"><span class="strip" style="animation-delay:-27s">'"$numbers"'</span></span> 秒</span></span>'
+plain='<span class="seconds" id="seconds-left">あと 3 秒</span>'
+body="$(cat $P/token-body.html)"
+[ "${body/"$plain"/}" != "$body" ] || { echo "probe: token-body.html has no seconds text"; exit 1; }
+printf '%s' "${body/"$plain"/$strip}" >"$WORK/strip.html"
+hand='<span class="hand" style="animation-delay:-27s"></span>'
+printf '%s' "${body/"$plain"/$hand$strip}" >"$WORK/strip-ring.html"
 hz="$(getconf CLK_TCK)"
 tree() { local c; echo "$1"; for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do tree "$c"; done; }
 ticks() { local p t=0; for p in $(tree "$1"); do
@@ -40,11 +54,13 @@ echo "# $(date -u +%FT%TZ) $(nproc) cores; $SECS s per case; load $(cut -d' ' -f
 echo "| page | idle CPU, all processes | load |"
 echo "|---|---:|---:|"
 measure "empty window" "$REL/empty_window"
-measure "token screen, static" "$REL/idle_probe" EXP_HTML=$P/token.html
-measure "timer changing nothing" "$REL/idle_probe" EXP_HTML=$P/token.html EXP_JS=$P/timer-noop.js
-measure "timer changing the ring" "$REL/idle_probe" EXP_HTML=$P/token.html EXP_JS=$P/timer-ring.js
-measure "timer changing the seconds text" "$REL/idle_probe" EXP_HTML=$P/token.html EXP_JS=$P/timer-text.js
-measure "CSS steps() seconds strip" "$REL/idle_probe" EXP_HTML=$P/strip.html EXP_CSS=$P/strip.css
-measure "same, without will-change" "$REL/idle_probe" EXP_HTML=$P/strip.html EXP_CSS=$P/strip-nowc.css
-measure "strip and rotating ring layer" "$REL/idle_probe" EXP_HTML=$P/strip-ring.html EXP_CSS=$P/strip.css
-measure "strip, linear (comparison)" "$REL/idle_probe" EXP_HTML=$P/strip.html EXP_CSS=$P/strip-linear.css
+T=(EXP_HTML=$P/token-body.html EXP_CSS="$WORK/app.css")
+measure "token screen, static" "$REL/idle_probe" "${T[@]}"
+measure "timer changing nothing" "$REL/idle_probe" "${T[@]}" EXP_JS=$P/timer-noop.js
+measure "timer changing the ring" "$REL/idle_probe" "${T[@]}" EXP_JS=$P/timer-ring.js
+measure "timer changing the seconds text" "$REL/idle_probe" "${T[@]}" EXP_JS=$P/timer-text.js
+measure "same, will-change on the seconds" "$REL/idle_probe" EXP_HTML=$P/token-body.html EXP_CSS="$WORK/will-change.css" EXP_JS=$P/timer-text.js
+measure "CSS steps() seconds strip" "$REL/idle_probe" EXP_HTML="$WORK/strip.html" EXP_CSS="$WORK/strip.css"
+measure "same, without will-change" "$REL/idle_probe" EXP_HTML="$WORK/strip.html" EXP_CSS="$WORK/strip-nowc.css"
+measure "strip and rotating ring layer" "$REL/idle_probe" EXP_HTML="$WORK/strip-ring.html" EXP_CSS="$WORK/strip.css"
+measure "strip, linear (comparison)" "$REL/idle_probe" EXP_HTML="$WORK/strip.html" EXP_CSS="$WORK/strip-linear.css"
