@@ -23,6 +23,9 @@ fuzz_target!(|data: &[u8]| {
             .bank
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)));
-        assert_eq!(Serial::parse_strict(link.serial.as_str()).ok(), Some(link.serial));
+        assert_eq!(
+            Serial::parse_strict(link.serial.as_str()).ok(),
+            Some(link.serial)
+        );
     }
 });
