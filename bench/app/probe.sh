@@ -5,6 +5,9 @@
 # token screen's body, with a script or style sheet; the peer is examples/empty_window.rs in the same run. Idle CPU is
 # summed over the window's process tree (the example and its WebKit web and
 # network processes) for SECS seconds after an 8 s settle.
+# A second table looks for the floor under those figures: the same text
+# change less often, hidden, on a one-line page in three window sizes, and
+# with WebKit's rendering switches; then which GL the web view runs on.
 #   bash bench/app/probe.sh [SECS]          # default 30
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -28,7 +31,7 @@ export DISPLAY=":$(cat "$WORK/display")" WEBKIT_DISABLE_DMABUF_RENDERER=1
 # by a CSS steps() animation (probe/strip*.css), with one visually hidden
 # accessible text; strip-ring adds a ring hand turned the same way.
 cat assets/app.css $P/probe.css >"$WORK/app.css"
-for v in strip strip-nowc strip-linear will-change; do cat "$WORK/app.css" $P/$v.css >"$WORK/$v.css"; done
+for v in strip strip-nowc strip-linear will-change hidden; do cat "$WORK/app.css" $P/$v.css >"$WORK/$v.css"; done
 numbers="$(for n in $(seq 30 -1 1); do printf '<span>%s</span>' "$n"; done)"
 strip='<span class="seconds" id="seconds-left"><span class="sr">あと 3 秒</span><span aria-hidden="true">あと <span class="digits"><span class="strip" style="animation-delay:-27s">'"$numbers"'</span></span> 秒</span></span>'
 plain='<span class="seconds" id="seconds-left">あと 3 秒</span>'
@@ -64,3 +67,35 @@ measure "CSS steps() seconds strip" "$REL/idle_probe" EXP_HTML="$WORK/strip.html
 measure "same, without will-change" "$REL/idle_probe" EXP_HTML="$WORK/strip.html" EXP_CSS="$WORK/strip-nowc.css"
 measure "strip and rotating ring layer" "$REL/idle_probe" EXP_HTML="$WORK/strip-ring.html" EXP_CSS="$WORK/strip.css"
 measure "strip, linear (comparison)" "$REL/idle_probe" EXP_HTML="$WORK/strip.html" EXP_CSS="$WORK/strip-linear.css"
+
+echo
+echo "| the seconds text changed … | idle CPU, all processes | load |"
+echo "|---|---:|---:|"
+for ms in 2000 5000; do
+  printf 'window.PROBE_PERIOD=%s;' "$ms" | cat - $P/timer-text.js >"$WORK/every-$ms.js"
+done
+measure "every 2 s" "$REL/idle_probe" "${T[@]}" EXP_JS="$WORK/every-2000.js"
+measure "every 5 s" "$REL/idle_probe" "${T[@]}" EXP_JS="$WORK/every-5000.js"
+measure "every 1 s, not displayed (display: none)" "$REL/idle_probe" EXP_HTML=$P/token-body.html EXP_CSS="$WORK/hidden.css" EXP_JS=$P/timer-text.js
+: >"$WORK/none.css"
+for wh in 100x100 390x844 1200x1000; do
+  measure "every 1 s, one-line page, ${wh/x/ × } window" "$REL/idle_probe" EXP_HTML=$P/tiny.html EXP_CSS="$WORK/none.css" \
+    EXP_JS=$P/timer-text.js EXP_W="${wh%x*}" EXP_H="${wh#*x}"
+done
+measure "every 1 s, WEBKIT_SKIA_ENABLE_CPU_RENDERING=1 WEBKIT_SKIA_CPU_PAINTING_THREADS=0" "$REL/idle_probe" "${T[@]}" \
+  EXP_JS=$P/timer-text.js WEBKIT_SKIA_ENABLE_CPU_RENDERING=1 WEBKIT_SKIA_CPU_PAINTING_THREADS=0
+measure "every 1 s, DMA-BUF renderer on with WEBKIT_DMABUF_RENDERER_FORCE_SHM=1" "$REL/idle_probe" "${T[@]}" \
+  EXP_JS=$P/timer-text.js WEBKIT_DISABLE_DMABUF_RENDERER= WEBKIT_DMABUF_RENDERER_FORCE_SHM=1
+
+# Which GL: the libraries the window's processes have mapped, and what
+# WebKit does when it is given no EGL at all.
+env "${T[@]}" "$REL/idle_probe" >/dev/null 2>&1 &
+pid=$!; sleep 6
+for p in $(tree "$pid"); do
+  gl="$(grep -o '[^/ ]*\(swrast_dri\|libgallium\|libEGL_mesa\|libLLVM\)[^/ ]*\.so[^ ]*' "/proc/$p/maps" 2>/dev/null | sort -u | tr '\n' ' ' || true)"
+  echo "GL mapped by $(cat "/proc/$p/comm" 2>/dev/null): ${gl:-none}"
+done
+kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+__EGL_VENDOR_LIBRARY_FILENAMES=/nonexistent env "${T[@]}" EXP_JS=$P/timer-text.js "$REL/idle_probe" >"$WORK/no-egl.log" 2>&1 &
+pid=$!; sleep 6; kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+echo "without EGL: $(grep -m1 -i 'egl' "$WORK/no-egl.log" || echo 'no EGL message')"
