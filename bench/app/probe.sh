@@ -28,10 +28,12 @@ export DISPLAY=":$(cat "$WORK/display")" WEBKIT_DISABLE_DMABUF_RENDERER=1
 # The pages: the token screen's server-rendered body (probe/token-body.html)
 # styled by the app's own assets/app.css plus probe/probe.css; the strip
 # variants replace its seconds text by a strip of the numbers 30 … 1 moved
-# by a CSS steps() animation (probe/strip*.css), with one visually hidden
-# accessible text; strip-ring adds a ring hand turned the same way.
+# by a CSS steps() animation (probe/strip.css), with one visually hidden
+# accessible text; strip-ring adds a ring hand turned the same way;
+# strip-nowc.css and strip-linear.css each change one thing on top of it.
 cat assets/app.css $P/probe.css >"$WORK/app.css"
-for v in strip strip-nowc strip-linear will-change hidden; do cat "$WORK/app.css" $P/$v.css >"$WORK/$v.css"; done
+for v in strip will-change hidden; do cat "$WORK/app.css" $P/$v.css >"$WORK/$v.css"; done
+for v in strip-nowc strip-linear; do cat "$WORK/strip.css" $P/$v.css >"$WORK/$v.css"; done
 numbers="$(for n in $(seq 30 -1 1); do printf '<span>%s</span>' "$n"; done)"
 strip='<span class="seconds" id="seconds-left"><span class="sr">あと 3 秒</span><span aria-hidden="true">あと <span class="digits"><span class="strip" style="animation-delay:-27s">'"$numbers"'</span></span> 秒</span></span>'
 plain='<span class="seconds" id="seconds-left">あと 3 秒</span>'
